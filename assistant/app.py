@@ -1,0 +1,88 @@
+"""The composition root: builds every service from the settings. The CLI, GUI and local API all start here."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
+from functools import cached_property
+
+from sqlalchemy.exc import OperationalError
+
+from assistant.config import Settings, load_settings
+from storage.db import Database
+from storage.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def _check_writable(settings: Settings) -> None:
+    home = settings.home
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise UserError(f"The disk holding {home} is full; free some space and try again.") from None
+        raise UserError(
+            f"Cannot write to the data folder {home} ({exc.strerror}); fix its permissions or set SECONDME_HOME."
+        ) from None
+
+
+class App:
+    """Owns the database, the embedder, the indexes and the services built on them.
+
+    Heavy parts (embedder, Chroma, the chat model) load lazily on first use, so quick commands stay quick.
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or load_settings()
+        _check_writable(self.settings)
+        self.db = Database(self.settings.db_path)
+        self.db.migrate()
+        from assistant.memory import MemoryManager
+
+        self.memory = MemoryManager(self)
+
+    @cached_property
+    def embedder(self):
+        from storage.embedder import load_embedder
+
+        s = self.settings
+        return load_embedder(s.embedder, threads=s.threads, model_path=s.embedder_model_path,
+                             tokenizer_path=s.embedder_tokenizer_path)
+
+    @cached_property
+    def vector_index(self):
+        from storage.vector_index import VectorIndex
+
+        return VectorIndex(self.settings.chroma_path, dim=self.embedder.dim)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def storage_error_message(exc: BaseException) -> str | None:
+    """A one-line, actionable message for the storage failures a user can fix, else None."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig).lower()
+    if isinstance(orig, (sqlite3.OperationalError, OperationalError)) or isinstance(exc, OperationalError):
+        if "readonly" in text or "read-only" in text:
+            return "The database is read-only; fix the permissions of the data folder or set SECONDME_HOME."
+        if "disk is full" in text or "database or disk is full" in text:
+            return "The disk is full; free some space and try again (nothing stored was lost)."
+        if "locked" in text:
+            return "The database is busy in another secondme process; try again in a moment."
+    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
+        return "The disk is full; free some space and try again (nothing stored was lost)."
+    if isinstance(orig, sqlite3.DatabaseError) and "not a database" in text:
+        return "The database file is damaged or encrypted with another key; restore a backup or set SECONDME_HOME."
+    return None

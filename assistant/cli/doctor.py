@@ -1,0 +1,122 @@
+"""`secondme doctor`: is everything this app needs in working order? Each line says how to fix it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import typer
+
+from assistant.cli import app, has_display, print_json
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # OK | WARN | FAIL
+    detail: str
+    fix: str = ""
+
+
+def _data_dir(settings) -> Check:
+    from assistant.app import _check_writable
+
+    _check_writable(settings)
+    return Check("data dir", "OK", str(settings.home))
+
+
+def _database(settings) -> Check:
+    from assistant.cli import get_app
+
+    db = get_app().db
+    current, head = db.schema_revision(), db.head_revision()
+    with db.engine.connect() as conn:
+        integrity = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+    if integrity != "ok":
+        return Check("database", "FAIL", f"integrity check: {integrity}", "restore a backup with `secondme restore PATH`")
+    if current != head:
+        return Check("database", "FAIL", f"schema {current}, expected {head}", "restart secondme to migrate")
+    return Check("database", "OK", f"schema {current}, {get_app().memory.count()} memories")
+
+
+def _indexes(settings) -> Check:
+    from assistant.cli import get_app
+
+    report = get_app().memory.index_report()
+    problems = {k: len(v) for k, v in report.items() if isinstance(v, list) and v}
+    if report["pending_vector_writes"] or problems:
+        detail = ", ".join(f"{k}={v}" for k, v in problems.items()) or f"{report['pending_vector_writes']} pending"
+        return Check("indexes", "WARN", detail, "run `secondme reindex --check`")
+    stale = get_app().memory.stale_embedding_count()
+    if stale:
+        return Check("indexes", "WARN", f"{stale} memories embedded with another model", "run `secondme reindex`")
+    return Check("indexes", "OK", f"FTS5 and Chroma hold all {report['memories']} memories")
+
+
+def _embedder(settings) -> Check:
+    from assistant.cli import get_app
+
+    emb = get_app().embedder
+    vec = emb.embed(["doctor check"])
+    return Check("embedder", "OK", f"{emb.name}, {vec.shape[1]} dimensions")
+
+
+def _chat_model(settings) -> Check:
+    from assistant.llm.gguf import check_gguf_header, default_chat_model_path
+
+    path = settings.chat_model_path or default_chat_model_path()
+    check_gguf_header(path)
+    size_mb = os.path.getsize(path) / 1e6
+    return Check("chat model", "OK", f"{path.name} ({size_mb:.0f} MB)")
+
+
+def _keyring(settings) -> Check:
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return Check("keyring", "WARN", "no OS keyring backend found",
+                     "secrets fall back to a file only you can read; install a Secret Service (e.g. gnome-keyring)")
+    return Check("keyring", "OK", type(backend).__module__ + "." + type(backend).__name__)
+
+
+def _display(settings) -> Check:
+    if has_display() or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return Check("display", "OK", os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "native")
+    return Check("display", "WARN", "no display: the desktop window cannot open", "use `secondme chat` in a terminal")
+
+
+CHECKS: list[Callable] = [_data_dir, _database, _indexes, _embedder, _chat_model, _keyring, _display]
+
+
+def run_checks() -> list[Check]:
+    from assistant.config import load_settings
+    from storage.errors import UserError
+
+    settings = load_settings()
+    results = []
+    for check in CHECKS:
+        name = check.__name__.strip("_").replace("_", " ")
+        try:
+            results.append(check(settings))
+        except UserError as exc:
+            results.append(Check(name, "FAIL", str(exc)))
+        except Exception as exc:  # a doctor reports, it does not crash
+            results.append(Check(name, "FAIL", f"{type(exc).__name__}: {exc}", "run with --verbose and report it"))
+    return results
+
+
+@app.command()
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON.")) -> None:
+    """Check the data folder, database, indexes, models, keyring and display."""
+    results = run_checks()
+    if as_json:
+        print_json([asdict(r) for r in results])
+    else:
+        for r in results:
+            line = f"{r.status:<4}  {r.name:<11} {r.detail}"
+            typer.echo(line + (f"  -> {r.fix}" if r.fix and r.status != "OK" else ""))
+    if any(r.status == "FAIL" for r in results):
+        raise typer.Exit(1)

@@ -1,0 +1,166 @@
+"""remember, recall, memories …, reindex."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from assistant.cli import app, get_app, print_json
+from storage.errors import UserError
+
+memories = typer.Typer(help="List, inspect, pin, forget, restore or delete memories.", no_args_is_help=True)
+app.add_typer(memories, name="memories")
+
+
+def _short(text: str, width: int = 100) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _print_record(record, as_json: bool) -> None:
+    if as_json:
+        print_json(record.to_json())
+        return
+    pin = " pinned" if record.pinned else ""
+    typer.echo(f"#{record.id} [{record.kind}, {record.status}{pin}, from {record.source}] "
+               f"{record.recorded_at:%Y-%m-%d %H:%M}")
+    typer.echo(record.text)
+
+
+@app.command()
+def remember(
+    text: Optional[str] = typer.Argument(None, help="What to remember; '-' reads standard input."),
+    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Remember the contents of a UTF-8 text file."),
+    at: Optional[str] = typer.Option(None, "--at", help="When it was said, e.g. '2023-05-08 13:56' (for back-filling)."),
+    source: str = typer.Option("user", "--source", help="Source channel: user, assistant, document, plugin, api."),
+    kind: str = typer.Option("fact", "--kind", help="Memory kind: fact, episode, summary, thought, profile."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored memory as JSON."),
+) -> None:
+    """Store something to remember. Works without any language model."""
+    from assistant.memory.text_rules import read_text_file
+    from assistant.timeparse import parse_when
+
+    if file is not None and text is not None:
+        raise UserError("Give either TEXT or --file, not both.")
+    if file is not None:
+        body = read_text_file(file)
+    elif text == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            body = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UserError(f"Standard input is not valid UTF-8 (at byte {exc.start}); convert it first.") from None
+    elif text is None:
+        raise UserError("Nothing to remember; give TEXT, '-' for standard input, or --file PATH.")
+    else:
+        body = text
+    when = parse_when(at) if at else None
+    provenance = {"file": str(file)} if file else {}
+    record = get_app().memory.remember(body, kind=kind, source=source, at=when, provenance=provenance)
+    if as_json:
+        print_json(record.to_json())
+    else:
+        typer.echo(f"Remembered #{record.id}.")
+
+
+@app.command()
+def recall(
+    query: str = typer.Argument(..., help="What to look for, in your own words."),
+    k: int = typer.Option(None, "--k", "-k", help="How many memories to show (default from settings)."),
+    history: bool = typer.Option(False, "--history", help="Include superseded and archived memories."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON list with scores."),
+) -> None:
+    """Find the memories that best match QUERY (dense + keyword hybrid search)."""
+    statuses = ("active", "superseded", "archived") if history else ("active",)
+    hits = get_app().memory.recall(query, k=k, statuses=statuses)
+    if as_json:
+        print_json([h.to_json() for h in hits])
+        return
+    if not hits:
+        typer.echo("No memories match.")
+    for h in hits:
+        extra = "" if h.memory.status == "active" else f" ({h.memory.status})"
+        typer.echo(f"#{h.memory.id}  {h.score:.4f}  {h.memory.recorded_at:%Y-%m-%d}  {_short(h.memory.text)}{extra}")
+
+
+@memories.command("list")
+def list_memories(
+    kind: Optional[str] = typer.Option(None, "--kind", help="Only this kind."),
+    status: str = typer.Option("active", "--status", help="active, superseded, quarantined, archived, deleted or all."),
+    limit: int = typer.Option(50, "--limit"),
+    offset: int = typer.Option(0, "--offset"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List memories, newest first."""
+    rows = get_app().memory.list(kind=kind, status=None if status == "all" else status, limit=limit, offset=offset)
+    if as_json:
+        print_json([r.to_json() for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"#{r.id}  {r.kind:<8} {r.status:<11} {r.recorded_at:%Y-%m-%d}  {_short(r.text)}")
+    if not rows:
+        typer.echo("No memories.")
+
+
+@memories.command("show")
+def show_memory(memory_id: int, as_json: bool = typer.Option(False, "--json"),
+                events: bool = typer.Option(False, "--events", help="Also show its ledger.")) -> None:
+    """Show one memory."""
+    record = get_app().memory.get(memory_id)
+    if as_json:
+        data = record.to_json()
+        if events:
+            data["events"] = get_app().memory.events(memory_id)
+        print_json(data)
+        return
+    _print_record(record, False)
+    if events:
+        for e in get_app().memory.events(memory_id):
+            typer.echo(f"  {e['created_at'][:19]}  {e['op']:<10} {e['reason']}")
+
+
+@memories.command("pin")
+def pin_memory(memory_id: int, off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
+    """Pin a memory: never forgotten by the forgetting job."""
+    record = get_app().memory.pin(memory_id, pinned=not off)
+    typer.echo(f"#{record.id} {'pinned' if record.pinned else 'unpinned'}.")
+
+
+@memories.command("forget")
+def forget_memory(memory_id: int) -> None:
+    """Archive a memory: out of recall, restorable with `memories restore`."""
+    get_app().memory.forget(memory_id)
+    typer.echo(f"#{memory_id} archived; undo with: secondme memories restore {memory_id}")
+
+
+@memories.command("restore")
+def restore_memory(memory_id: int) -> None:
+    """Bring an archived memory back into recall."""
+    get_app().memory.restore(memory_id)
+    typer.echo(f"#{memory_id} restored.")
+
+
+@memories.command("delete")
+def delete_memory(memory_id: int, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+    """Delete a memory for good (its text leaves the database and both indexes)."""
+    mm = get_app().memory
+    mm.get(memory_id)
+    if not yes and not typer.confirm(f"Delete memory #{memory_id} for good?", default=False):
+        raise typer.Exit(1)
+    mm.delete(memory_id)
+    typer.echo(f"#{memory_id} deleted for good.")
+
+
+@app.command()
+def reindex(check: bool = typer.Option(False, "--check", help="Only compare, repairing what differs.")) -> None:
+    """Rebuild the keyword and vector indexes from the database."""
+    mm = get_app().memory
+    if check:
+        fixed = mm.repair_indexes()
+        typer.echo("Indexes checked; repaired: " + ", ".join(f"{k}={v}" for k, v in fixed.items()))
+        return
+    n = mm.reindex()
+    typer.echo(f"Reindexed {n} memories.")

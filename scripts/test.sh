@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install secondme with its test tools, then run the whole test suite (Qt offscreen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh test
+export QT_QPA_PLATFORM=offscreen
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""Persistence: SQLite (the source of truth), its migrations, and the indexes derived from it."""

