@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from sqlalchemy import func, select
 
-from assistant.memory.fusion import reciprocal_rank_fusion
+from assistant.memory.recall import DEFAULT_STATUSES, Recaller
 from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text, text_hash
 from storage.errors import NotFound, UserError
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 # Trust by source channel: what the user says outranks what a document or another app claims.
 DEFAULT_TRUST = {"user": 1.0, "assistant": 0.7, "document": 0.6, "plugin": 0.5, "api": 0.5}
-DEFAULT_STATUSES = ("active",)
-CANDIDATE_POOL = 100  # per retriever, before fusion
 
 
 def _snapshot(m: Memory) -> dict[str, Any]:
@@ -44,6 +42,7 @@ class MemoryManager:
         self.app = app
         self.db = app.db
         self.settings = app.settings
+        self.recaller = Recaller(app)
 
     # -- write path ------------------------------------------------------------------------------
     def remember(
@@ -64,6 +63,13 @@ class MemoryManager:
                   trust=trust, provenance=provenance)],
             reason=reason,
         )[0]
+
+    def record_turn(self, session_id: int, user_text: str, assistant_text: str, message_ids: Sequence[int],
+                    at: datetime | None = None) -> MemoryRecord:
+        """Keep one chat round verbatim as an `episode`. Never depends on a language model succeeding."""
+        body = f"User: {user_text}\nAssistant: {assistant_text}"
+        return self.remember(body, kind="episode", source="user", at=at, session_id=session_id,
+                             provenance={"message_ids": list(message_ids)}, reason="chat turn")
 
     def remember_many(self, items: Sequence[dict[str, Any]], reason: str = "remembered") -> list[MemoryRecord]:
         """Store several memories in one transaction, then index them. Each item takes remember()'s arguments."""
@@ -103,33 +109,9 @@ class MemoryManager:
     # -- recall ----------------------------------------------------------------------------------
     def recall(self, query: str, k: int | None = None, statuses: Sequence[str] = DEFAULT_STATUSES,
                kinds: Sequence[str] | None = None) -> list[RecallHit]:
-        """Hybrid recall: dense (Chroma) and keyword (FTS5 BM25) rankings fused by reciprocal rank fusion."""
-        query = clean_text(query, self.settings.max_text_bytes, what="query")
-        k = k or self.settings.recall_k
-        if k < 1:
-            raise UserError("k must be at least 1.")
+        """The memories that best answer `query` (see assistant.memory.recall for how)."""
         self.sync_vector_index()
-        vector = self.app.embedder.embed([query])[0]
-        dense = self.app.vector_index.query(vector, CANDIDATE_POOL * 3)
-        with self.db.session() as s:
-            keyword = KeywordIndex.search(s, query, CANDIDATE_POOL, statuses)
-            dense_ids = [i for i, _ in dense]
-            rows = {m.id: m for m in s.scalars(select(Memory).where(Memory.id.in_(dense_ids + [i for i, _ in keyword])))}
-        allowed = {i for i, m in rows.items() if m.status in statuses and (kinds is None or m.kind in kinds)}
-        dense = [(i, sim) for i, sim in dense if i in allowed][:CANDIDATE_POOL]
-        keyword = [(i, sc) for i, sc in keyword if i in allowed]
-        fused = reciprocal_rank_fusion({"dense": [i for i, _ in dense], "keyword": [i for i, _ in keyword]})
-        dense_rank = {i: (r, sim) for r, (i, sim) in enumerate(dense, start=1)}
-        keyword_rank = {i: (r, sc) for r, (i, sc) in enumerate(keyword, start=1)}
-        hits = []
-        for memory_id, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
-            breakdown = {"rrf": score}
-            if memory_id in dense_rank:
-                breakdown.update(dense_rank=dense_rank[memory_id][0], dense_similarity=dense_rank[memory_id][1])
-            if memory_id in keyword_rank:
-                breakdown.update(keyword_rank=keyword_rank[memory_id][0], bm25=keyword_rank[memory_id][1])
-            hits.append(RecallHit(MemoryRecord.from_row(rows[memory_id]), score, breakdown))
-        return hits
+        return self.recaller.recall(query, k=k, statuses=statuses, kinds=kinds)
 
     def reinforce(self, memory_ids: Iterable[int]) -> None:
         """A recalled memory that was used gets stronger: spaced repetition grows its stability."""

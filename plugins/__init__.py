@@ -1,0 +1,1 @@
+"""The plugin layer: hook specifications, the loader, and the built-in plugins."""
