@@ -60,6 +60,12 @@ class App:
 
         return VectorIndex(self.settings.chroma_path, dim=self.embedder.dim)
 
+    @cached_property
+    def plugins(self):
+        from plugins.manager import PluginHost
+
+        return PluginHost()
+
     def close(self) -> None:
         self.db.dispose()
 
