@@ -21,7 +21,7 @@ def chat_model():
 def chat_app(app, chat_model):
     """The app with the shared model in place of its own (App.close would otherwise free it)."""
     app.__dict__["llm"] = chat_model
-    app.settings.max_tokens = 32
+    app.settings.max_tokens = 16
     app.settings.temperature = 0.0
     yield app
     app.__dict__.pop("llm", None)
