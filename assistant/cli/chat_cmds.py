@@ -36,7 +36,7 @@ class _StopOnInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _answer(session_id: int, text: str, echo: bool = True):
+def _answer(session_id: int, text: str, echo: bool = True, prefix: str = ""):
     """One turn with the answer streamed to stdout; a model failure becomes a one-line error."""
     chat = get_app().chat
 
@@ -45,6 +45,8 @@ def _answer(session_id: int, text: str, echo: bool = True):
         sys.stdout.flush()
 
     with _StopOnInterrupt() as stop:
+        if prefix:
+            show(prefix)
         try:
             result = chat.send(session_id, text, on_token=show if echo else None, should_stop=stop.flag.is_set)
         except LLMError as exc:
@@ -77,9 +79,8 @@ def chat(session: Optional[int] = typer.Option(None, "--session", "-s", help="Co
             continue
         if line in ("/quit", "/exit"):
             break
-        sys.stdout.write("secondme> ")
         try:
-            result = _answer(info.id, line)
+            result = _answer(info.id, line, prefix="secondme> ")
         except UserError as exc:
             typer.echo(f"\nerror: {exc}", err=True)
             continue
