@@ -47,7 +47,8 @@ class FirstRunDialog(QDialog):
             self.embedder_status.setText(f"Memory model: ✘ {exc}")
 
         app = self.ctx.app
-        self.ctx.tasks.run(lambda: int(app.embedder.embed(["hello"]).shape[1]), embed_ok, embed_failed)
+        self.ctx.tasks.run(lambda: int(app.embedder.embed(["hello"]).shape[1]), embed_ok, embed_failed,
+                           owner=self)
         thread = self.ctx.chat_thread
         if thread is None:
             self.results["chat"] = False

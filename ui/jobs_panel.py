@@ -59,4 +59,4 @@ class JobsPanel(QWidget):
     def run_now(self, name: str) -> None:
         self.ctx.events.status.emit(f"Running {name}…")
         self.ctx.tasks.run(lambda: self.jobs.run_now(name), lambda _r: (self.refresh(), self.ctx.events.status.emit(f"{name} finished.")),
-                           lambda exc: self.ctx.events.status.emit(f"{name} failed: {exc}"))
+                           lambda exc: self.ctx.events.status.emit(f"{name} failed: {exc}"), owner=self)

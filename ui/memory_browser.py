@@ -109,7 +109,7 @@ class SearchTab(QWidget):
                 self.loaded.emit(-1)
 
         self.count_label.setText("Searching…" if flt.query else "Loading…")
-        self.ctx.tasks.run(lambda: find_memories(memory, flt), show, failed)
+        self.ctx.tasks.run(lambda: find_memories(memory, flt), show, failed, owner=self)
 
 
 class MemoryBrowser(QWidget):
@@ -139,7 +139,12 @@ class MemoryBrowser(QWidget):
         for tab in (self.search_tab, self.quarantine_tab, self.conflicts_tab, self.inbox_tab, self.profile_tab):
             tab.memory_selected.connect(self._select)
         ctx.events.memories_changed.connect(self.refresh)
-        self.tabs.currentChanged.connect(lambda _i: self.tabs.currentWidget().refresh())
+        self.tabs.currentChanged.connect(self._tab_changed)
+
+    def _tab_changed(self, _index: int) -> None:
+        current = self.tabs.currentWidget()
+        if current is not None and self.isVisible():  # not while the window is being torn down
+            current.refresh()
 
     def _select(self, memory_id) -> None:
         if memory_id is not None:

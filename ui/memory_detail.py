@@ -178,7 +178,7 @@ class MemoryDetail(QWidget):
             self.changed.emit()
             self.ctx.events.memories_changed.emit()
 
-        self.ctx.tasks.run(fn, finished, lambda exc: self.ctx.events.status.emit(str(exc)))
+        self.ctx.tasks.run(fn, finished, lambda exc: self.ctx.events.status.emit(str(exc)), owner=self)
 
     def save_edit(self) -> None:
         if self.record is None:

@@ -122,7 +122,7 @@ class QuickRecallPopup(QWidget):
                 self.hint.setText(str(exc))
                 self.results_shown.emit(-1)
 
-        self.ctx.tasks.run(lambda: memory.recall(query, k=RESULTS), show, failed)
+        self.ctx.tasks.run(lambda: memory.recall(query, k=RESULTS), show, failed, owner=self)
 
     def _move(self, step: int) -> None:
         if self.results.count():

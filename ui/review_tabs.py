@@ -53,7 +53,7 @@ class _RecordsTab(QWidget):
             self.ctx.events.status.emit(f"Memory #{memory_id} is now {record.status}.")
             self.ctx.events.memories_changed.emit()
 
-        self.ctx.tasks.run(lambda: action(memory_id), done, lambda exc: self.ctx.events.status.emit(str(exc)))
+        self.ctx.tasks.run(lambda: action(memory_id), done, lambda exc: self.ctx.events.status.emit(str(exc)), owner=self)
 
     def refresh(self) -> None:
         records = self.records()
@@ -185,4 +185,4 @@ class ConflictsTab(QWidget):
             self.ctx.events.status.emit(message)
             self.ctx.events.memories_changed.emit()
 
-        self.ctx.tasks.run(fn, done, lambda exc: self.ctx.events.status.emit(str(exc)))
+        self.ctx.tasks.run(fn, done, lambda exc: self.ctx.events.status.emit(str(exc)), owner=self)

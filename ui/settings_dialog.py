@@ -184,7 +184,7 @@ class SettingsDialog(QDialog):
         if name:
             self.ctx.tasks.run(lambda: export_everything(self.ctx, Path(name)),
                                lambda path: self.message.setText(f"Exported to {path}."),
-                               lambda exc: self.message.setText(str(exc)))
+                               lambda exc: self.message.setText(str(exc)), owner=self)
 
     def _delete_all(self) -> None:
         text, ok = QInputDialog.getText(self, "Delete all my data",
@@ -194,7 +194,7 @@ class SettingsDialog(QDialog):
                                lambda counts: (self.message.setText(
                                    f"Deleted {counts['memories']} memories and {counts['sessions']} chats."),
                                    self.ctx.events.memories_changed.emit()),
-                               lambda exc: self.message.setText(str(exc)))
+                               lambda exc: self.message.setText(str(exc)), owner=self)
         elif ok:
             self.message.setText("Nothing deleted: type DELETE exactly to confirm.")
 

@@ -6,6 +6,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger(__name__)
@@ -14,23 +15,23 @@ log = logging.getLogger(__name__)
 class _Relay(QObject):
     """Lives on the main thread; signals emitted from a pool thread are queued to it."""
 
-    done = Signal(object, object)  # (callback, result)
-    failed = Signal(object, object)  # (callback, exception)
+    done = Signal(object, object, object)  # (owner, callback, result)
+    failed = Signal(object, object, object)  # (owner, callback, exception)
 
 
 class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay, on_done, on_error):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay, on_done, on_error, owner):
         super().__init__()
-        self.fn, self.relay, self.on_done, self.on_error = fn, relay, on_done, on_error
+        self.fn, self.relay, self.on_done, self.on_error, self.owner = fn, relay, on_done, on_error, owner
 
     def run(self) -> None:
         try:
             result = self.fn()
         except Exception as exc:  # reported on the main thread, never lost in a worker
             log.debug("background task failed: %s", traceback.format_exc())
-            self.relay.failed.emit(self.on_error, exc)
+            self.relay.failed.emit(self.owner, self.on_error, exc)
         else:
-            self.relay.done.emit(self.on_done, result)
+            self.relay.done.emit(self.owner, self.on_done, result)
 
 
 class TaskRunner(QObject):
@@ -51,19 +52,26 @@ class TaskRunner(QObject):
         self.pending = 0
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-            on_error: Callable[[Exception], None] | None = None) -> None:
+            on_error: Callable[[Exception], None] | None = None, owner: QObject | None = None) -> None:
+        """`owner`: the widget the callbacks update; they are skipped if it was destroyed meanwhile."""
         self.pending += 1
-        self.pool.start(_Job(fn, self._relay, on_done, on_error))
+        self.pool.start(_Job(fn, self._relay, on_done, on_error, owner))
 
-    @Slot(object, object)
-    def _deliver(self, callback, result) -> None:
+    @staticmethod
+    def _gone(owner) -> bool:
+        return owner is not None and not shiboken6.isValid(owner)
+
+    @Slot(object, object, object)
+    def _deliver(self, owner, callback, result) -> None:
         self.pending -= 1
-        if callback is not None:
+        if callback is not None and not self._gone(owner):
             callback(result)
 
-    @Slot(object, object)
-    def _fail(self, callback, exc) -> None:
+    @Slot(object, object, object)
+    def _fail(self, owner, callback, exc) -> None:
         self.pending -= 1
+        if self._gone(owner):
+            return
         if callback is not None:
             callback(exc)
         else:

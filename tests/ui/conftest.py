@@ -65,6 +65,7 @@ def window(ctx, qtbot):
     qtbot.waitExposed(w)
     yield w
     w._quitting = True
+    wait_tasks(qtbot, ctx)  # deliver late results while the widgets still exist
 
 
 def wait_tasks(qtbot, ctx, timeout=20_000):
