@@ -101,11 +101,28 @@ class ChatView(QWidget):
             for m in self.ctx.chat.messages(session_id):
                 if m.role not in ("user", "assistant"):
                     continue
-                self._add(m.role, m.text, m.id)
+                w = self._add(m.role, m.text, m.id)
                 if m.role == "user":
                     self._last_user_text = m.text
+                    if getattr(m, "error", None):
+                        w.note.setText("no answer: " + m.error[:80])
+                else:
+                    w.note.setText("stopped" if getattr(m, "partial", False) else "")
+                    w.set_recalled(self._records(getattr(m, "recalled_ids", ())))
         self._update_buttons()
         self._scroll_to_end()
+
+    def _records(self, memory_ids) -> list:
+        """The memories an earlier answer was given, minus any deleted since."""
+        out = []
+        for memory_id in memory_ids:
+            try:
+                record = self.ctx.app.memory.get(memory_id)
+            except UserError:
+                continue
+            if record.status != "deleted":
+                out.append(record)
+        return out
 
     def _add(self, role: str, text: str, message_id: int | None = None) -> MessageWidget:
         w = MessageWidget(role, text, message_id, self.page)
@@ -180,7 +197,7 @@ class ChatView(QWidget):
         answer, self._answer = self._answer, None
         answer.message_id = result.assistant_message_id
         answer.set_final_text(result.answer, "stopped" if result.stopped else "")
-        answer.set_recalled(result.recalled)
+        answer.set_recalled([h.memory for h in result.recalled])
         self.status.setText("")
         self._update_buttons()
         self._scroll_to_end()

@@ -49,6 +49,8 @@ class ChatWorker(QObject):
             load = getattr(self.chat, "warm_up", None)
             if load is not None:
                 load()
+            else:
+                self.chat.app.llm  # noqa: B018  (the App loads the model on first access)
         except Exception as exc:
             self.load_failed.emit(str(exc))
             return

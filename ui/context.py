@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
@@ -30,7 +30,6 @@ class UiContext:
     chat: object | None = None
     chat_unavailable: str = ""
     chat_thread: ChatThread | None = None
-    memory_paused: bool = field(default=False)
 
     @classmethod
     def create(cls, app, parent: QObject | None = None, chat: object | None = None) -> "UiContext":

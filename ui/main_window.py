@@ -121,9 +121,9 @@ class MainWindow(QMainWindow):
 
     def set_memory_paused(self, paused: bool) -> None:
         """While paused, chat still works but nothing new is remembered from it."""
-        self.ctx.memory_paused = paused
-        if self.ctx.chat is not None and hasattr(self.ctx.chat, "memory_paused"):
-            self.ctx.chat.memory_paused = paused
+        if self.ctx.chat is None:
+            return
+        self.ctx.chat.memory_paused = paused
         self.statusBar().showMessage("Memory paused: new chats are not remembered." if paused else "Memory on.",
                                      STATUS_MS)
 

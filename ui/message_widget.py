@@ -95,16 +95,15 @@ class MessageWidget(QFrame):
         QGuiApplication.clipboard().setText(self.text)
 
     # -- recalled memories -------------------------------------------------------------------------
-    def set_recalled(self, hits) -> None:
-        """`hits`: RecallHit-like objects (memory.id, memory.text, memory.kind, memory.recorded_at)."""
-        if not hits:
+    def set_recalled(self, records) -> None:
+        """`records`: the MemoryRecords the answer was given (shown collapsed; a click opens one)."""
+        if not records:
             self.recalled_toggle.hide()
             return
-        self.recalled_ids = [h.memory.id for h in hits]
-        self.recalled_toggle.setText(f"Recalled {len(hits)} memor{'y' if len(hits) == 1 else 'ies'}")
+        self.recalled_ids = [m.id for m in records]
+        self.recalled_toggle.setText(f"Recalled {len(records)} memor{'y' if len(records) == 1 else 'ies'}")
         rows = []
-        for h in hits:
-            m = h.memory
+        for m in records:
             when = m.recorded_at.strftime("%Y-%m-%d") if m.recorded_at else ""
             text = _preview(m.text).replace("&", "&amp;").replace("<", "&lt;")
             rows.append(f'<a href="memory:{m.id}">#{m.id}</a> <i>{m.kind}, {when}</i> — {text}')

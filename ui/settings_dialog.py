@@ -9,17 +9,51 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton,
                                QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
-from assistant.config import Settings, config_file
-from assistant.settings_store import env_overridden, save_settings
+import os
+
+from pydantic import ValidationError
+
+from assistant.config import Settings, config_file, save_settings
+from assistant.llm.catalog import CatalogEntry, inspect_model, list_models, ram_warning
 from storage.errors import UserError
-from ui.model_catalogue import ModelEntry, list_models
 from ui.privacy import delete_everything, export_everything
 
-GENERATION_FIELDS = ("temperature", "max_tokens", "context_size", "threads", "gpu_layers")
-# Fields shown elsewhere or not meant to be edited here (paths to data and ONNX models).
-NOT_MEMORY = set(GENERATION_FIELDS) | {"home", "chat_model_path", "embedder", "embedder_model_path",
-                                        "embedder_tokenizer_path"}
-DEFAULT_MODEL_LABEL = "packaged default"
+GENERATION_FIELDS = ("temperature", "max_tokens", "context_size", "threads", "gpu_layers",
+                     "chat_template_fallback", "system_prompt")
+# Fields shown elsewhere or not meant to be edited here (where data lives, the ONNX embedder, the model list).
+NOT_MEMORY = set(GENERATION_FIELDS) | {"home", "chat_model_path", "chat_models", "embedder",
+                                        "embedder_model_path", "embedder_tokenizer_path"}
+
+
+def env_overridden(field: str) -> bool:
+    """SECONDME_<FIELD> wins over the file, so the dialog shows that field read-only."""
+    return f"SECONDME_{field.upper()}" in os.environ
+
+
+def validate(changes: dict) -> None:
+    """Refuse a bad value before anything is written (one line that names the setting)."""
+    try:
+        Settings(**{k: v for k, v in changes.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UserError(f"Invalid value for '{first['loc'][0]}': {first['msg']}.") from None
+
+
+def model_label(entry: CatalogEntry) -> str:
+    size = f"{entry.info.size_bytes / 1e6:,.0f} MB" if entry.info else "unreadable"
+    return f"{entry.path.name} — {size}" + (" (packaged)" if entry.origin == "packaged" else "")
+
+
+def model_details(entry: CatalogEntry) -> str:
+    if entry.info is None:
+        return f"{entry.path}\n{entry.error}"
+    i = entry.info
+    lines = [str(entry.path), f"{i.architecture}, {i.parameters_label} parameters, {i.quantization}; file "
+             f"{i.size_bytes / 1e6:,.0f} MB; needs about {i.ram_estimate_bytes / 1e6:,.0f} MB of memory."]
+    warning = ram_warning(i)
+    if warning:
+        lines.append(warning)
+    return "\n".join(lines)
 
 
 def _editor_for(name: str, info, value):
@@ -88,12 +122,11 @@ class SettingsDialog(QDialog):
         page = QWidget()
         form = QFormLayout(page)
         self.model_box = QComboBox()
-        self.models: list[ModelEntry] = list_models(self.settings)
-        for entry in self.models:
-            self.model_box.addItem(entry.label, entry)
-        current = self.settings.chat_model_path
+        self.models: list[CatalogEntry] = list_models(self.settings)
+        self.added: list[Path] = [Path(p) for p in self.settings.chat_models]
         for i, entry in enumerate(self.models):
-            if (current is None and entry.is_default) or (current and entry.path == Path(current)):
+            self.model_box.addItem(model_label(entry), entry)
+            if entry.active:
                 self.model_box.setCurrentIndex(i)
         self.model_box.currentIndexChanged.connect(self._show_model)
         row = QHBoxLayout()
@@ -118,15 +151,17 @@ class SettingsDialog(QDialog):
     def _show_model(self, *_args) -> None:
         entry = self.model_box.currentData()
         if entry is not None:
-            self.model_info.setText(entry.details)
+            self.model_info.setText(model_details(entry))
 
-    def add_model(self, path: Path) -> ModelEntry:
-        from assistant.llm.gguf import check_gguf_header
-
-        check_gguf_header(path)
-        entry = ModelEntry.of(Path(path))
+    def add_model(self, path: Path) -> CatalogEntry:
+        """Add a GGUF the user picked (checked by reading its header, not loading it) and select it."""
+        path = Path(path).expanduser().resolve()
+        info = inspect_model(path, self.settings.context_size)  # a one-line UserError for a bad file
+        entry = CatalogEntry(path=path, origin="added", active=False, info=info, error=None)
         self.models.append(entry)
-        self.model_box.addItem(entry.label, entry)
+        if path not in self.added:
+            self.added.append(path)
+        self.model_box.addItem(model_label(entry), entry)
         self.model_box.setCurrentIndex(self.model_box.count() - 1)
         return entry
 
@@ -203,11 +238,14 @@ class SettingsDialog(QDialog):
         out = {name: _value_of(w) for name, w in self.editors.items() if w.isEnabled()}
         entry = self.model_box.currentData()
         if self.model_box.isEnabled() and entry is not None:
-            out["chat_model_path"] = None if entry.is_default else str(entry.path)
+            out["chat_model_path"] = None if entry.origin == "packaged" else str(entry.path)
+            out["chat_models"] = [str(p) for p in self.added] or None
         return out
 
     def save(self) -> Path:
-        path = save_settings(self.changes())
+        changes = self.changes()
+        validate(changes)
+        path = save_settings(**changes)
         self.ctx.qsettings.setValue("close_to_tray", self.close_to_tray.isChecked())
         self.ctx.events.status.emit(f"Settings saved to {path}; a new model is used after a restart.")
         return path

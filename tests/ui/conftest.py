@@ -71,3 +71,33 @@ def window(ctx, qtbot):
 def wait_tasks(qtbot, ctx, timeout=20_000):
     """Until every background task has delivered its result on the main thread."""
     qtbot.waitUntil(lambda: ctx.tasks.pending == 0, timeout=timeout)
+
+
+@pytest.fixture
+def real_app(home, embedder, monkeypatch):
+    """The real App with the real default chat model; short answers keep the tests quick."""
+    from assistant.app import App
+
+    monkeypatch.setenv("SECONDME_MAX_TOKENS", "12")
+    monkeypatch.setenv("SECONDME_TEMPERATURE", "0")
+    a = App()
+    a.__dict__["embedder"] = embedder
+    yield a
+    a.close()
+
+
+@pytest.fixture
+def real_window(real_app, qapp, qtbot):
+    from ui.context import UiContext
+    from ui.main_window import MainWindow
+
+    ctx = UiContext.create(real_app, qapp)
+    assert ctx.chat is not None, ctx.chat_unavailable
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w._quitting = True
+    wait_tasks(qtbot, ctx)
+    ctx.shutdown()

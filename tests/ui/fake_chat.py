@@ -66,6 +66,7 @@ class FakeChat:
         self.gate = threading.Event()
         self.gate.set()  # a test clears it to hold an answer mid-stream
         self.warmed = 0
+        self.memory_paused = False
 
     def _next(self) -> int:
         self._ids += 1
