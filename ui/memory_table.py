@@ -34,7 +34,7 @@ class MemoryTable(QTableWidget):
         for row, r in enumerate(self.records):
             when = r.valid_from or r.recorded_at
             values = (str(r.id), r.kind, r.status, r.source, when.strftime("%Y-%m-%d") if when else "",
-                      "📌" if r.pinned else "", " ".join(r.text.split())[:200])
+                      "✓" if r.pinned else "", " ".join(r.text.split())[:200])
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
                 item.setData(Qt.ItemDataRole.UserRole, r.id)

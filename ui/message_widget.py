@@ -104,7 +104,8 @@ class MessageWidget(QFrame):
         self.recalled_toggle.setText(f"Recalled {len(records)} memor{'y' if len(records) == 1 else 'ies'}")
         rows = []
         for m in records:
-            when = m.recorded_at.strftime("%Y-%m-%d") if m.recorded_at else ""
+            said = m.valid_from or m.recorded_at  # when it was said, not when it was stored
+            when = said.strftime("%Y-%m-%d") if said else ""
             text = _preview(m.text).replace("&", "&amp;").replace("<", "&lt;")
             rows.append(f'<a href="memory:{m.id}">#{m.id}</a> <i>{m.kind}, {when}</i> — {text}')
         self.recalled_view.setText("<br>".join(rows))
