@@ -12,7 +12,6 @@ from ui.jobs_panel import JobsPanel
 from ui.memory_browser import MemoryBrowser
 from ui.quick_recall import QuickRecallPopup
 from ui.sessions_sidebar import SessionsSidebar
-from ui.settings_dialog import SettingsDialog
 
 STATUS_MS = 6000
 
@@ -106,7 +105,9 @@ class MainWindow(QMainWindow):
         elif current is self.jobs_panel:
             self.jobs_panel.refresh()
 
-    def open_settings(self) -> SettingsDialog:
+    def open_settings(self):
+        from ui.settings_dialog import SettingsDialog  # imports llama_cpp for the model catalogue: only when asked
+
         dialog = SettingsDialog(self.ctx, self)
         dialog.open()
         return dialog

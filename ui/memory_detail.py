@@ -6,7 +6,7 @@ import html
 import json
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
+from PySide6.QtWidgets import (QFormLayout, QGridLayout, QGroupBox, QLabel, QMessageBox, QPlainTextEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
 from storage.errors import UserError
@@ -41,6 +41,7 @@ class MemoryDetail(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # text wraps instead
         outer.addWidget(scroll)
         body = QWidget()
         scroll.setWidget(body)
@@ -54,7 +55,7 @@ class MemoryDetail(QWidget):
         self.text.setMaximumHeight(120)
         layout.addWidget(self.text)
 
-        actions = QHBoxLayout()
+        actions = QGridLayout()
         self.save_button = QPushButton("Save edit")
         self.pin_button = QPushButton("Pin")
         self.forget_button = QPushButton("Forget")
@@ -62,8 +63,10 @@ class MemoryDetail(QWidget):
         self.restore_button = QPushButton("Restore")
         self.delete_button = QPushButton("Delete for good…")
         self.delete_button.setToolTip("Remove the text everywhere; cannot be undone")
-        for b in (self.save_button, self.pin_button, self.forget_button, self.restore_button, self.delete_button):
-            actions.addWidget(b)
+        # Two rows, so the pane stays narrow: editing on top, the ways out of memory below.
+        for i, b in enumerate((self.save_button, self.pin_button, self.forget_button, self.restore_button,
+                               self.delete_button)):
+            actions.addWidget(b, 0 if i < 2 else 1, i if i < 2 else i - 2)
         layout.addLayout(actions)
         self.save_button.clicked.connect(self.save_edit)
         self.pin_button.clicked.connect(self.toggle_pin)
@@ -93,6 +96,7 @@ class MemoryDetail(QWidget):
         ll = QVBoxLayout(ledger)
         self.ledger = QLabel("")
         self.ledger.setWordWrap(True)
+        self.ledger.setMinimumWidth(150)
         self.ledger.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         ll.addWidget(self.ledger)
         layout.addWidget(ledger)
