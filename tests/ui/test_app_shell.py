@@ -236,3 +236,30 @@ def test_keyboard_shortcuts(window, ctx, qtbot):
     assert window.tabs.currentWidget() is window.memory_browser
     assert QApplication.focusWidget() is window.memory_browser.search_tab.query
     wait_tasks(qtbot, ctx)
+
+
+def test_jobs_panel_runs_a_job_now_through_the_job_service(window, ctx, app, qtbot):
+    from storage.models import JobRun
+    from storage.timeutil import utcnow
+
+    class FakeJobs:  # the list()/run() interface of assistant.jobs.JobService (unit level)
+        def __init__(self):
+            self.ran = []
+
+        def list(self):
+            return [{"job": "forgetting", "schedule": "every 24 h", "next_run": None, "last_run": None}]
+
+        def run(self, name):
+            self.ran.append(name)
+            with app.db.session() as s:
+                s.add(JobRun(job=name, status="ok", finished_at=utcnow(), counts={"archived": 1}))
+
+    panel = window.jobs_panel
+    panel.jobs, panel._jobs_checked = FakeJobs(), True
+    panel.refresh()
+    assert panel.jobs_table.isVisible() or not window.isVisible()
+    assert panel.jobs_table.item(0, 0).text() == "forgetting" and panel.jobs_table.item(0, 3).text() == "never"
+    panel.jobs_table.cellWidget(0, 4).click()
+    wait_tasks(qtbot, ctx)
+    assert panel.jobs.ran == ["forgetting"]
+    assert panel.table.rowCount() == 1 and "archived" in panel.table.item(0, 4).text()
