@@ -18,7 +18,7 @@ def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None) -
             raise UserError(f"{screenshot_dir} is a file; give a folder for the screenshots.")
         # Rendered offscreen, so the same PNGs come out with or without a desktop.
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    elif not has_display() and not os.environ.get("QT_QPA_PLATFORM"):  # an explicit Qt platform (offscreen, vnc) is a display
+    elif not has_display():
         typer.echo("No display found, so the desktop window cannot open; use `secondme chat` in this terminal.")
         return 0
     try:

@@ -58,6 +58,12 @@ def test_edit_pin_forget_restore_then_delete_for_good(window, ctx, app, qtbot, m
     assert app.memory.get(m.id).text == "My dentist is Dr Costa"
     assert app.memory.recall("dentist Costa", k=1)[0].memory.id == m.id
 
+    detail.text.setPlainText("   ")  # bad input: an empty memory is refused, the old text stays
+    detail.save_button.click()
+    wait_tasks(qtbot, ctx)
+    assert app.memory.get(m.id).text == "My dentist is Dr Costa"
+    assert "empty" in window.statusBar().currentMessage().lower()
+
     detail.pin_button.click()
     wait_tasks(qtbot, ctx)
     assert app.memory.get(m.id).pinned and detail.pin_button.text() == "Unpin"

@@ -84,6 +84,12 @@ def test_sessions_search_rename_delete_undo_and_export(real_window, real_app, qt
     sidebar.results.itemClicked.emit(hits[0])
     assert real_window.chat_view.session_id == first
 
+    sidebar.search.setText("???")  # nothing searchable: a message, no crash, no results
+    sidebar.run_search()
+    assert sidebar.results.item(0).text() == "No messages match."
+    assert "search" in real_window.statusBar().currentMessage().lower()
+    sidebar.search.clear()
+
     sidebar.rename_session(first, "Bike")
     assert real_app.chat.get_session(first).title == "Bike"
     sidebar.rename_session(first, "   ")  # refused with a message, nothing changes
