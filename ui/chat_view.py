@@ -37,6 +37,8 @@ class ChatView(QWidget):
         self.messages: list[MessageWidget] = []
         self._pending = ""
         self._answer: MessageWidget | None = None
+        # Identifies the turn being shown: an answer that arrives after the user switched chats is not ours.
+        self._turn: object | None = None
         self._last_user_text = ""
 
         layout = QVBoxLayout(self)
@@ -90,7 +92,10 @@ class ChatView(QWidget):
     # -- transcript --------------------------------------------------------------------------------
     def set_session(self, session_id: int | None) -> None:
         if self.busy:
+            # The answer stops and is stored by the service as partial; this view lets go of it.
             self.stop()
+            self.flush_timer.stop()
+            self._answer, self._turn, self._pending = None, None, ""
         self.session_id = session_id
         for w in self.messages:
             w.setParent(None)
@@ -161,7 +166,8 @@ class ChatView(QWidget):
         self._answer.note.setText("thinking…")
         self._pending = ""
         self.flush_timer.start()
-        self.ctx.chat_thread.submit(self, self.session_id, text)
+        self._turn = object()
+        self.ctx.chat_thread.submit(self._turn, self.session_id, text)
         self._update_buttons()
         self._scroll_to_end()
         return True
@@ -186,15 +192,15 @@ class ChatView(QWidget):
             self._scroll_to_end()
 
     def _on_token(self, owner, text: str) -> None:
-        if owner is self:
+        if owner is not None and owner is self._turn:
             self._pending += text
 
     def _on_finished(self, owner, result) -> None:
-        if owner is not self or self._answer is None:
+        if owner is None or owner is not self._turn or self._answer is None:
             return
         self.flush_timer.stop()
         self._pending = ""
-        answer, self._answer = self._answer, None
+        answer, self._answer, self._turn = self._answer, None, None
         answer.message_id = result.assistant_message_id
         answer.set_final_text(result.answer, "stopped" if result.stopped else "")
         answer.set_recalled([h.memory for h in result.recalled])
@@ -204,11 +210,11 @@ class ChatView(QWidget):
         self.turn_finished.emit(result.session_id)
 
     def _on_failed(self, owner, message: str) -> None:
-        if owner is not self or self._answer is None:
+        if owner is None or owner is not self._turn or self._answer is None:
             return
         self.flush_timer.stop()
         self.flush()
-        answer, self._answer = self._answer, None
+        answer, self._answer, self._turn = self._answer, None, None
         answer.note.setText("failed")
         self.status.setText(f"The answer failed: {message} (your message is saved)")
         self._update_buttons()

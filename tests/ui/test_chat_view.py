@@ -92,3 +92,21 @@ def test_a_failed_answer_says_so_and_keeps_the_window_usable(window, ctx, qtbot)
     qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
     assert "ran out of memory" in view.status.text()
     assert view.send_button.isEnabled()
+
+
+def test_switching_chats_mid_answer_leaves_the_old_answer_behind(window, ctx, qtbot):
+    view = window.chat_view
+    ctx.chat.answer = " ".join(f"w{i}" for i in range(100))
+    ctx.chat.token_delay = 0.01
+    view.send("a long one")
+    first = view.session_id
+    qtbot.waitUntil(lambda: bool(view._pending or (view._answer and view._answer.text)), timeout=5000)
+    other = window.sidebar.new_session()  # switches the view to a new, empty chat
+    assert view.session_id == other and view.messages == [] and not view.busy
+    ctx.chat.answer = "Short."
+    ctx.chat.token_delay = 0.0
+    view.send("hello")
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    assert [m.text for m in view.messages] == ["hello", "Short."]  # no stray words from the first answer
+    stored = ctx.chat.messages(first)
+    assert stored[-1].role == "assistant" and len(stored[-1].text.split()) < 100  # stopped, kept as partial
