@@ -264,3 +264,36 @@ def test_jobs_panel_runs_a_job_now_through_the_job_service(window, ctx, app, qtb
     wait_tasks(qtbot, ctx)
     assert panel.jobs.ran == ["forgetting"]
     assert panel.table.rowCount() == 1 and "archived" in panel.table.item(0, 4).text()
+
+
+def test_privacy_export_all_then_delete_all(window, ctx, app, qtbot, tmp_path, monkeypatch):
+    import json
+
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from ui.settings_dialog import SettingsDialog
+
+    kept = app.memory.remember("My passport number is in the safe")
+    ctx.chat.send(ctx.chat.new_session("trip").id, "Where is my passport?")
+    dialog = SettingsDialog(ctx, window)
+    qtbot.addWidget(dialog)
+    assert any(str(app.settings.home) in label.text() for label in dialog.findChildren(type(dialog.message)))
+    target = tmp_path / "everything.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    dialog._export_all()
+    wait_tasks(qtbot, ctx)
+    exported = json.loads(target.read_text())
+    assert [m["text"] for m in exported["memories"]] == ["My passport number is in the safe"]
+    assert "Where is my passport?" in json.dumps(exported["chats"])
+
+    # Delete all asks for the word DELETE; anything else deletes nothing.
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("delete", True))
+    dialog._delete_all()
+    wait_tasks(qtbot, ctx)
+    assert app.memory.get(kept.id).status == "active" and "Nothing deleted" in dialog.message.text()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("DELETE", True))
+    dialog._delete_all()
+    wait_tasks(qtbot, ctx)
+    assert app.memory.get(kept.id).status == "deleted" and app.memory.count(status="active") == 0
+    assert ctx.chat.list_sessions() == []
+    assert app.memory.recall("passport", k=5) == []
