@@ -247,7 +247,7 @@ class SettingsDialog(QDialog):
         validate(changes)
         path = save_settings(**changes)
         self.ctx.qsettings.setValue("close_to_tray", self.close_to_tray.isChecked())
-        self.ctx.events.status.emit(f"Settings saved to {path}; a new model is used after a restart.")
+        self.ctx.events.status.emit(f"Settings saved to {path}; they take effect the next time secondme starts.")
         return path
 
     def save_and_close(self) -> None:
