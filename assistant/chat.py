@@ -96,6 +96,8 @@ def _message_info(m: Message) -> MessageInfo:
 class ChatService:
     def __init__(self, app: "App"):
         self.app = app
+        # "Pause memory" (the tray): chat goes on, but rounds are not kept as episode memories meanwhile.
+        self.memory_paused = False
         self.db = app.db
         self.settings = app.settings
 
@@ -197,7 +199,8 @@ class ChatService:
         meta = {"partial": stopped, "recalled_ids": prompt.memory_ids, "timings": timings,
                 "model": self.app.llm.name}
         assistant_id = self._store(session_id, "assistant", answer, meta)
-        self.app.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
+        if not self.memory_paused:
+            self.app.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
         if prompt.memory_ids:
             self.app.memory.reinforce(prompt.memory_ids)
         return TurnResult(session_id=session_id, user_message_id=user_id, assistant_message_id=assistant_id,

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any, Optional
 
 import storage.offline  # noqa: F401  (first: keep libraries off the network)
@@ -58,6 +59,11 @@ def root(
     ctx: typer.Context,
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens to stderr."),
+    quick_recall: bool = typer.Option(
+        False, "--quick-recall", help="Open the quick-recall popup (in the running app if there is one); "
+                                      "bind this to a desktop keyboard shortcut."),
+    screenshot: Optional[Path] = typer.Option(
+        None, "--screenshot", metavar="DIR", help="Render the app's screens with demo data to PNGs in DIR and exit."),
 ) -> None:
     """With no command, open the desktop app."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -65,7 +71,7 @@ def root(
         return
     from assistant.cli.gui import launch_gui
 
-    raise typer.Exit(launch_gui())
+    raise typer.Exit(launch_gui(quick_recall=quick_recall, screenshot_dir=screenshot))
 
 
 def main(argv: Optional[list[str]] = None) -> None:

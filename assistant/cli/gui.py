@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import typer
 
+from storage.errors import UserError
 
-def launch_gui() -> int:
+
+def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None) -> int:
     from assistant.cli import has_display
 
-    if not has_display():
+    if screenshot_dir is not None:
+        if screenshot_dir.exists() and not screenshot_dir.is_dir():
+            raise UserError(f"{screenshot_dir} is a file; give a folder for the screenshots.")
+        # Rendered offscreen, so the same PNGs come out with or without a desktop.
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    elif not has_display():
         typer.echo("No display found, so the desktop window cannot open; use `secondme chat` in this terminal.")
         return 0
     try:
         from ui.main import run_gui  # the desktop app (ui/)
-    except ImportError:
-        typer.echo("The desktop window is not part of this build yet; use `secondme chat` in this terminal.")
+    except ImportError as exc:
+        typer.echo(f"The desktop window cannot start ({exc}); use `secondme chat` in this terminal.")
         return 0
-    return run_gui()
+    return run_gui(quick_recall=quick_recall, screenshot_dir=screenshot_dir)

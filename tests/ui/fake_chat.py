@@ -1,0 +1,150 @@
+"""A chat service with the exact interface of assistant.chat (for unit-level UI tests only).
+
+It stores sessions and messages in memory and streams a fixed answer word by word, honouring should_stop,
+so the widgets can be driven fast and deterministically. The end-to-end tests use the real service.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from storage.errors import NotFound, UserError
+
+
+@dataclass
+class SessionInfo:
+    id: int
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    message_count: int = 0
+
+
+@dataclass
+class MessageInfo:
+    id: int
+    session_id: int
+    role: str
+    text: str
+    created_at: datetime
+
+
+@dataclass
+class MessageHit:
+    session_id: int
+    message_id: int
+    role: str
+    snippet: str
+    session_title: str
+    created_at: datetime
+
+
+@dataclass
+class TurnResult:
+    session_id: int
+    user_message_id: int
+    assistant_message_id: int
+    answer: str
+    recalled: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    stopped: bool = False
+
+
+class FakeChat:
+    def __init__(self, answer: str = "Ana is a **nurse** in Porto.", token_delay: float = 0.0, recall=None):
+        self.answer = answer
+        self.token_delay = token_delay
+        self.recall = recall  # optional callable(text) -> list[RecallHit]
+        self.sessions: dict[int, SessionInfo] = {}
+        self.msgs: list[MessageInfo] = []
+        self._ids = 0
+        self.lock = threading.Lock()
+        self.gate = threading.Event()
+        self.gate.set()  # a test clears it to hold an answer mid-stream
+        self.warmed = 0
+        self.memory_paused = False
+
+    def _next(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def warm_up(self) -> None:
+        self.warmed += 1
+
+    def new_session(self, title=None) -> SessionInfo:
+        now = datetime.now(timezone.utc)
+        with self.lock:
+            info = SessionInfo(self._next(), title or "New chat", now, now)
+            self.sessions[info.id] = info
+        return info
+
+    def list_sessions(self):
+        return sorted(self.sessions.values(), key=lambda s: (s.updated_at, s.id), reverse=True)
+
+    def _get(self, session_id):
+        if session_id not in self.sessions:
+            raise NotFound(f"No chat with id {session_id}.")
+        return self.sessions[session_id]
+
+    def rename_session(self, session_id, title):
+        if not title.strip():
+            raise UserError("A chat title cannot be empty; type a few words.")
+        self._get(session_id).title = title.strip()
+        return self.sessions[session_id]
+
+    def delete_session(self, session_id):
+        self._get(session_id)
+        del self.sessions[session_id]
+        self.msgs = [m for m in self.msgs if m.session_id != session_id]
+
+    def messages(self, session_id):
+        self._get(session_id)
+        return [m for m in self.msgs if m.session_id == session_id]
+
+    def search_messages(self, query, limit=50):
+        q = query.lower()
+        return [MessageHit(m.session_id, m.id, m.role, m.text, self.sessions[m.session_id].title, m.created_at)
+                for m in self.msgs if q in m.text.lower()][:limit]
+
+    def send(self, session_id, text, *, on_token=None, should_stop=None):
+        info = self._get(session_id)
+        now = datetime.now(timezone.utc)
+        with self.lock:
+            user = MessageInfo(self._next(), session_id, "user", text, now)
+            self.msgs.append(user)
+        out, stopped = [], False
+        for word in self.answer.split(" "):
+            self.gate.wait(10)
+            if should_stop and should_stop():
+                stopped = True
+                break
+            piece = word if not out else " " + word
+            out.append(piece)
+            if on_token:
+                on_token(piece)
+            if self.token_delay:
+                time.sleep(self.token_delay)
+        answer = "".join(out)
+        with self.lock:
+            reply = MessageInfo(self._next(), session_id, "assistant", answer, datetime.now(timezone.utc))
+            self.msgs.append(reply)
+        info.updated_at = reply.created_at
+        recalled = self.recall(text) if self.recall else []
+        return TurnResult(session_id, user.id, reply.id, answer, recalled, {"total_s": 0.0}, stopped)
+
+    def export_session(self, session_id, fmt):
+        info = self._get(session_id)
+        msgs = self.messages(session_id)
+        if fmt == "json":
+            return json.dumps({"title": info.title, "messages": [{"role": m.role, "text": m.text} for m in msgs]})
+        if fmt == "markdown":
+            return f"# {info.title}\n\n" + "\n\n".join(f"**{m.role}**: {m.text}" for m in msgs)
+        raise UserError(f"Unknown export format '{fmt}'; use markdown or json.")
+
+    def export_all(self, fmt):
+        return json.dumps([json.loads(self.export_session(s, "json")) for s in self.sessions]) if fmt == "json" else \
+            "\n\n".join(self.export_session(s, "markdown") for s in self.sessions)

@@ -1,0 +1,143 @@
+"""The chat model lives on ONE long-lived worker thread (GPT4All's design); the window talks to it by signals.
+
+Sends are queued to the worker's event loop, so they run one after another and the window never blocks.
+Stop is a flag the model checks between tokens, set from the main thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+def chat_service_of(app) -> tuple[object | None, str]:
+    """The app's chat service and "", or None and why not (the window then says so instead of chatting)."""
+    try:
+        return app.chat, ""
+    except AttributeError:
+        return None, "this build has no chat service yet; the memory browser still works"
+    except Exception as exc:  # e.g. a configured model file that is missing
+        return None, str(exc)
+
+
+class ChatWorker(QObject):
+    ready = Signal(float)  # seconds the model took to load
+    load_failed = Signal(str)
+    started = Signal(int, str)  # session id, user text
+    token = Signal(str)
+    finished = Signal(object)  # TurnResult
+    failed = Signal(str)
+
+    def __init__(self, chat):
+        super().__init__()
+        self.chat = chat
+        self._stop = threading.Event()
+        self.busy = False
+
+    # The two slots below run on the worker thread (queued connections from the main thread).
+    @Slot()
+    def warm_up(self) -> None:
+        """Load the model in the background right after the window shows, so the first send is quick."""
+        begin = time.perf_counter()
+        try:
+            load = getattr(self.chat, "warm_up", None)
+            if load is not None:
+                load()
+            else:
+                self.chat.app.llm  # noqa: B018  (the App loads the model on first access)
+        except Exception as exc:
+            self.load_failed.emit(str(exc))
+            return
+        self.ready.emit(time.perf_counter() - begin)
+
+    @Slot(int, str)
+    def send(self, session_id: int, text: str) -> None:
+        self._stop.clear()
+        self.busy = True
+        self.started.emit(session_id, text)
+        try:
+            result = self.chat.send(session_id, text, on_token=self.token.emit, should_stop=self._stop.is_set)
+        except Exception as exc:  # the user's message is already stored by the service; say what failed
+            log.warning("chat send failed: %s", exc)
+            self.busy = False
+            self.failed.emit(str(exc))
+            return
+        self.busy = False
+        self.finished.emit(result)
+
+    def stop(self) -> None:
+        """Called from the main thread: the model stops at its next token."""
+        self._stop.set()
+
+
+class ChatThread(QObject):
+    """Owns the QThread and the worker. `submit` queues a send; the signals below name who asked for it,
+    so the chat view and the quick-recall popup can share the one model without reading each other's answers."""
+
+    token = Signal(object, str)  # owner, text
+    finished = Signal(object, object)  # owner, TurnResult
+    failed = Signal(object, str)  # owner, message
+    _send = Signal(int, str)
+    _warm = Signal()
+
+    def __init__(self, chat, parent: QObject | None = None):
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("chat-model")
+        self.worker = ChatWorker(chat)
+        self.worker.moveToThread(self.thread)
+        self._owners: deque[object] = deque()
+        self.current_owner: object | None = None
+        self._send.connect(self.worker.send)
+        self._warm.connect(self.worker.warm_up)
+        self.worker.started.connect(self._on_started)
+        # Bound slots of this main-thread object: Qt queues them, so they run on the main thread, in order.
+        self.worker.token.connect(self._on_token)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.thread.start()
+
+    @Slot(int, str)
+    def _on_started(self, _session_id: int, _text: str) -> None:
+        self.current_owner = self._owners.popleft() if self._owners else None
+
+    @Slot(str)
+    def _on_token(self, text: str) -> None:
+        self.token.emit(self.current_owner, text)
+
+    @Slot(object)
+    def _on_finished(self, result) -> None:
+        self._end(self.finished, result)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._end(self.failed, message)
+
+    def _end(self, signal, payload) -> None:
+        owner, self.current_owner = self.current_owner, None
+        signal.emit(owner, payload)
+
+    @property
+    def busy(self) -> bool:
+        return self.current_owner is not None or bool(self._owners)
+
+    def warm_up(self) -> None:
+        self._warm.emit()
+
+    def submit(self, owner: object, session_id: int, text: str) -> None:
+        self._owners.append(owner)
+        self._send.emit(session_id, text)
+
+    def stop(self) -> None:
+        self.worker.stop()
+
+    def shutdown(self, msecs: int = 10_000) -> None:
+        self.worker.stop()
+        self.thread.quit()
+        self.thread.wait(msecs)

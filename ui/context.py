@@ -1,0 +1,50 @@
+"""What every screen shares: the services, the task runner, the chat thread and the window's settings store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from assistant.memory.review import MemoryReview
+from ui.chat_worker import ChatThread, chat_service_of
+from ui.tasks import TaskRunner
+
+
+class Events(QObject):
+    """App-wide notifications, so screens stay independent of each other."""
+
+    memories_changed = Signal()
+    open_memory = Signal(int)
+    open_session = Signal(int)
+    status = Signal(str)
+
+
+@dataclass
+class UiContext:
+    app: object
+    tasks: TaskRunner
+    qsettings: QSettings
+    events: Events
+    review: MemoryReview
+    chat: object | None = None
+    chat_unavailable: str = ""
+    chat_thread: ChatThread | None = None
+
+    @classmethod
+    def create(cls, app, parent: QObject | None = None, chat: object | None = None) -> "UiContext":
+        """`chat` replaces the app's chat service (tests use a fake with the same interface)."""
+        # Under SECONDME_HOME, so a temporary home (tests, demos) never touches the user's window state.
+        qsettings = QSettings(str(app.settings.home / "ui.ini"), QSettings.Format.IniFormat)
+        chat, why = (chat, "") if chat is not None else chat_service_of(app)
+        ctx = cls(app=app, tasks=TaskRunner(parent), qsettings=qsettings, events=Events(parent),
+                  review=MemoryReview(app), chat=chat, chat_unavailable=why)
+        if chat is not None:
+            ctx.chat_thread = ChatThread(chat, parent)
+        return ctx
+
+    def shutdown(self) -> None:
+        if self.chat_thread is not None:
+            self.chat_thread.shutdown()
+        self.tasks.wait(10_000)
+        self.qsettings.sync()

@@ -1,0 +1,39 @@
+"""Export everything / delete everything, through the services (so deletes really purge every index)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+PAGE = 500
+
+
+def _all_memories(memory):
+    offset = 0
+    while True:
+        page = memory.list(status=None, limit=PAGE, offset=offset)
+        yield from page
+        if len(page) < PAGE:
+            return
+        offset += PAGE
+
+
+def export_everything(ctx, path: Path) -> Path:
+    memories = [r.to_json() for r in _all_memories(ctx.app.memory) if r.status != "deleted"]
+    chats = json.loads(ctx.chat.export_all("json")) if ctx.chat is not None else None
+    Path(path).write_text(json.dumps({"memories": memories, "chats": chats}, ensure_ascii=False, indent=1),
+                          encoding="utf-8")
+    return Path(path)
+
+
+def delete_everything(ctx) -> dict[str, int]:
+    memory = ctx.app.memory
+    ids = [r.id for r in _all_memories(memory) if r.status != "deleted"]
+    for memory_id in ids:
+        memory.delete(memory_id, reason="the user deleted all data")
+    sessions = 0
+    if ctx.chat is not None:
+        for info in ctx.chat.list_sessions():
+            ctx.chat.delete_session(info.id)
+            sessions += 1
+    return {"memories": len(ids), "sessions": sessions}
