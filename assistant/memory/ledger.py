@@ -120,9 +120,11 @@ class Ledger:
 
     # -- undo ----------------------------------------------------------------------------------
     def last_operation(self, s: Session) -> str | None:
+        # Skip operations already undone, and the undo operations themselves (their purge events included).
         undone = set()
-        for payload in s.scalars(select(MemoryEvent.payload).where(MemoryEvent.op == "undo")):
-            undone.add(payload.get("undoes"))
+        for op_id, payload in s.execute(select(MemoryEvent.operation_id, MemoryEvent.payload)
+                                        .where(MemoryEvent.op == "undo")):
+            undone.update((payload.get("undoes"), op_id))
         q = (select(MemoryEvent.operation_id).where(MemoryEvent.op != "undo", MemoryEvent.operation_id.is_not(None))
              .order_by(MemoryEvent.id.desc()))
         for op_id in s.scalars(q):
