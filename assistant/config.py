@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         2000, ge=200, description="Longer chat turns are stored as linked chunks of at most this many characters.")
     extract_facts: bool = Field(True, description="Queue each chat turn for fact extraction by the language model.")
     extraction_max_attempts: int = Field(3, ge=1, le=20)
-    extraction_max_facts: int = Field(8, ge=1, le=32)
+    extraction_max_facts: int = Field(6, ge=1, le=32, description="Most facts taken from one turn.")
 
     @classmethod
     def settings_customise_sources(

@@ -37,6 +37,8 @@ def remember(
     at: Optional[str] = typer.Option(None, "--at", help="When it was said, e.g. '2023-05-08 13:56' (for back-filling)."),
     source: str = typer.Option("user", "--source", help="Source channel: user, assistant, document, plugin, api."),
     kind: str = typer.Option("fact", "--kind", help="Memory kind: fact, episode, summary, thought, profile."),
+    slot: Optional[str] = typer.Option(None, "--slot", help="Single-valued slot it sets, e.g. user.home_city: "
+                                                            "the slot's previous value is superseded."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored memory as JSON."),
 ) -> None:
     """Store something to remember. Works without any language model."""
@@ -59,7 +61,7 @@ def remember(
         body = text
     when = parse_when(at) if at else None
     provenance = {"file": str(file)} if file else {}
-    record = get_app().memory.remember(body, kind=kind, source=source, at=when, provenance=provenance)
+    record = get_app().memory.remember(body, kind=kind, source=source, at=when, provenance=provenance, slot_key=slot)
     if as_json:
         print_json(record.to_json())
     else:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_FACT_CHARS = 300
+MAX_FACT_CHARS = 240
 STALE_CLAIM = timedelta(minutes=10)  # a job "running" for longer than this was left by a crashed process
 EXTRACTED_TRUST = 0.9  # the user's own words, but read by a model
 _SLOT_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -59,9 +59,9 @@ def extraction_schema(max_facts: int) -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "text": {"type": "string", "minLength": 1, "maxLength": MAX_FACT_CHARS},
-                        "subject": {"type": "string", "maxLength": 80},
-                        "slot_key": {"type": "string", "maxLength": 80},
-                        "when": {"type": "string", "maxLength": 60},
+                        "subject": {"type": "string", "maxLength": 60},
+                        "slot_key": {"type": "string", "maxLength": 60},
+                        "when": {"type": "string", "maxLength": 40},
                     },
                     "required": ["text", "subject", "slot_key", "when"],
                     "additionalProperties": False,
@@ -157,7 +157,7 @@ def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
                 valid_from = resolved.start
                 when = {"text": expression, "resolved": resolved.label, "granularity": resolved.granularity,
                         "future": resolved.is_after(said_at)}
-        facts.append(ExtractedFact(text=text[:MAX_FACT_CHARS + 80], subject=raw["subject"].strip() or None,
+        facts.append(ExtractedFact(text=text, subject=raw["subject"].strip() or None,
                                    slot_key=slot or None, valid_from=valid_from, when=when))
     return facts, dropped
 
@@ -189,14 +189,15 @@ class ExtractionQueue:
             return [{"id": j.id, "episode_id": j.episode_id, "status": j.status, "attempts": j.attempts,
                      "last_error": j.last_error} for j in s.scalars(select(ExtractionJob).order_by(ExtractionJob.id))]
 
-    def _claim(self) -> int | None:
-        """Take the oldest pending job (or one a crashed process left running)."""
+    def _claim(self, skip: Sequence[int] = ()) -> int | None:
+        """Take the oldest pending job (or one a crashed process left running), other than those in `skip`."""
         now = utcnow()
         with self.app.db.session() as s:
             s.execute(update(ExtractionJob).where(ExtractionJob.status == "running",
                                                   ExtractionJob.claimed_at < now - STALE_CLAIM)
                       .values(status="pending"))
-            job_id = s.scalar(select(ExtractionJob.id).where(ExtractionJob.status == "pending")
+            job_id = s.scalar(select(ExtractionJob.id).where(ExtractionJob.status == "pending",
+                                                             ExtractionJob.id.not_in(list(skip)))
                               .order_by(ExtractionJob.id).limit(1))
             if job_id is None:
                 return None
@@ -209,14 +210,20 @@ class ExtractionQueue:
     # -- work ------------------------------------------------------------------------------------
     def run_pending(self, llm: LanguageModel, limit: int | None = None,
                     should_stop: Callable[[], bool] | None = None) -> dict[str, int]:
-        """Work through the queue with `llm`; returns how many jobs ended done, retried and failed."""
+        """Work through the queue with `llm`; returns how many jobs ended done, retried and failed.
+
+        A job that fails is retried on a later run, not at once: a model that just gave garbage for a turn
+        is likely to do so again right away.
+        """
         done = retried = failed = 0
+        tried: list[int] = []
         while limit is None or done + retried + failed < limit:
             if should_stop and should_stop():
                 break
-            job_id = self._claim()
+            job_id = self._claim(tried)
             if job_id is None:
                 break
+            tried.append(job_id)
             result = self.process(job_id, llm)
             done += result == "done"
             retried += result == "retry"
@@ -234,7 +241,9 @@ class ExtractionQueue:
             episode_id, source = episode.id, episode.source
         schema = extraction_schema(self.settings.extraction_max_facts)
         try:
-            answer = llm.generate_json(extraction_messages(turn, said_at), schema, max_tokens=768)
+            # Room for every fact at its longest, so a grammar-bound answer is never cut off mid-object.
+            max_tokens = 40 + 120 * self.settings.extraction_max_facts
+            answer = llm.generate_json(extraction_messages(turn, said_at), schema, max_tokens=max_tokens)
             facts, dropped = parse_facts(answer, schema, turn, said_at)
         except (LLMError, ExtractionError) as exc:
             return self._failed(job_id, episode_id, session_id, str(exc))
