@@ -156,10 +156,9 @@ class Ledger:
                               session_id=e.session_id)
                 elif e.op in _RESTORE_BEFORE and "before" in e.payload:
                     apply_snapshot(s, m, e.payload["before"])
-                    if e.op == "supersede" and e.payload.get("link_id"):
-                        link = s.get(MemoryLink, e.payload["link_id"])
-                        if link is not None:
-                            s.delete(link)
+                    if e.op == "supersede" and e.payload.get("superseded_by"):
+                        s.query(MemoryLink).filter(MemoryLink.kind == "supersedes", MemoryLink.dst_id == m.id,
+                                                   MemoryLink.src_id == e.payload["superseded_by"]).delete()
                 record(s, "undo", f"undo of {e.op}: {e.reason}", operation_id=undo_id, memory_id=m.id,
                        session_id=e.session_id, before=before, after=snapshot(m), undoes=op_id, event=e.id)
                 reversed_ops.append({"event": e.id, "op": e.op, "memory_id": m.id, "change": "reversed"})

@@ -64,6 +64,21 @@ class WriteOutcome:
 
 
 @dataclass
+class _Batch:
+    """What one write() call has decided so far; writes needing ids wait in after_flush."""
+
+    op_id: str
+    reason: str
+    session: Session | None = None
+    known: dict[int, Memory] = field(default_factory=dict)
+    by_hash: dict[tuple[str, str], Memory] = field(default_factory=dict)
+    by_slot: dict[str, list[Memory]] = field(default_factory=dict)
+    stored: list["_Item"] = field(default_factory=list)
+    touched: list[Memory] = field(default_factory=list)
+    after_flush: list[Any] = field(default_factory=list)
+
+
+@dataclass
 class _Item:
     row: Memory
     vector: np.ndarray
@@ -134,55 +149,72 @@ class WritePath:
         for b, v in zip(built, vectors):
             b.vector = v
         neighbours = self.app.vector_index.query_many(vectors, NEIGHBOURS)
-        op_id = operation_id or ledger.new_operation_id()
-        outcomes: list[WriteOutcome] = []
-        stored: list[_Item] = []
-        with self.app.db.session() as s:
-            known = {m.id: m for m in s.scalars(select(Memory).where(
+        batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason)
+        with self.app.db.session() as s, s.no_autoflush:
+            batch.session = s
+            batch.known = {m.id: m for m in s.scalars(select(Memory).where(
                 Memory.id.in_({i for hits in neighbours for i, _ in hits})))}
-            for b, hits in zip(built, neighbours):
-                outcome = self._write_one(s, b, hits, known, stored, reason, op_id)
-                outcomes.append(outcome)
-            records = {b.row.id: MemoryRecord.from_row(b.row) for b in stored}
-            outcomes = [o if o.record is None or o.record.id not in records
-                        else WriteOutcome(o.action, o.reason, records[o.record.id], o.superseded) for o in outcomes]
-        if stored:
-            self.app.vector_index.upsert([b.row.id for b in stored], np.stack([b.vector for b in stored]))
-            self.app.memory._clear_outbox([b.row.id for b in stored])
+            # Everything the exact-duplicate and slot rules need, read once for the whole batch and kept
+            # up to date in memory as items are decided.
+            for m in s.scalars(select(Memory).where(
+                    Memory.text_hash.in_({b.row.text_hash for b in built if b.row.kind != "episode"}),
+                    Memory.status.in_(("active", "quarantined"))).order_by(Memory.id)):
+                batch.by_hash.setdefault((m.text_hash, m.kind), m)
+            for m in s.scalars(select(Memory).where(
+                    Memory.slot_key.in_({b.row.slot_key for b in built if b.row.slot_key}),
+                    Memory.status == "active").order_by(Memory.id)):
+                batch.by_slot.setdefault(m.slot_key, []).append(m)
+            outcomes = [self._decide(s, b, hits, batch) for b, hits in zip(built, neighbours)]
+            # One flush gives every new row its id; then links, index rows and ledger events follow in order.
+            s.flush()
+            KeywordIndex.add_new(s, [(b.row.id, b.row.text) for b in batch.stored])
+            s.add_all([VectorOutbox(memory_id=b.row.id, op="upsert") for b in batch.stored])
+            for step in batch.after_flush:
+                step()
+            records = {id(b.row): MemoryRecord.from_row(b.row) for b in batch.stored}
+            for m in {id(m): m for m in batch.touched}.values():
+                records.setdefault(id(m), MemoryRecord.from_row(m))
+            outcomes = [WriteOutcome(o.action, o.reason, records[id(row)] if row is not None else None,
+                                     tuple(x.id for x in superseded))
+                        for o, row, superseded in outcomes]
+        if batch.stored:
+            self.app.vector_index.upsert([b.row.id for b in batch.stored], np.stack([b.vector for b in batch.stored]))
+            self.app.memory._clear_outbox([b.row.id for b in batch.stored])
         return outcomes
 
-    def _write_one(self, s: Session, b: _Item, hits: list[tuple[int, float]], known: dict[int, Memory],
-                   stored: list[_Item], reason: str, op_id: str) -> WriteOutcome:
+    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: "_Batch"):
+        """Decide one item against what is stored and what this batch decided before it.
+
+        Returns (outcome, the memory it concerns, the memories it superseded); database writes that need ids
+        are queued on batch.after_flush.
+        """
         row = b.row
         is_episode = row.kind == "episode"
         slot_holders: list[Memory] = []
         if not is_episode:
-            original = s.scalars(select(Memory).where(
-                Memory.text_hash == row.text_hash, Memory.kind == row.kind,
-                Memory.status.in_(("active", "quarantined"))).order_by(Memory.id).limit(1)).first()
-            if original is not None:
-                return self._duplicate(s, row, original, 1.0, "exact duplicate", op_id)
+            original = batch.by_hash.get((row.text_hash, row.kind))
+            if original is not None and original.status in ("active", "quarantined"):
+                return self._duplicate(row, original, 1.0, "exact duplicate", batch)
             if row.slot_key:
-                slot_holders = list(s.scalars(select(Memory).where(
-                    Memory.slot_key == row.slot_key, Memory.status == "active").order_by(Memory.id)))
-            near, sim = self._near_duplicate(row, b.vector, hits, known, stored)
+                slot_holders = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
+            near, sim = self._near_duplicate(row, b.vector, hits, batch.known, batch.stored)
             if near is not None:
-                return self._duplicate(s, row, near, sim, f"near duplicate (cosine {sim:.3f})", op_id)
+                return self._duplicate(row, near, sim, f"near duplicate (cosine {sim:.3f})", batch)
 
-        verdict = self._plugin_verdict(row, b.vector, hits, known, stored)
+        verdict = self._plugin_verdict(row, b.vector, hits, batch.known, batch.stored)
         decision, verdict_reason = verdict.decision, verdict.reason or verdict.decision
         if decision == "reject" and is_episode:
             decision, verdict_reason = "quarantine", f"{verdict_reason} (episodes are kept, so quarantined instead)"
         if decision == "reject":
-            ledger.record(s, "reject", verdict_reason, operation_id=op_id, source=row.source,
-                          session_id=row.session_id, plugin=verdict.plugin, text_hash=row.text_hash,
-                          preview=row.text[:200], kind=row.kind)
-            return WriteOutcome("rejected", verdict_reason)
+            batch.after_flush.append(lambda: ledger.record(
+                s, "reject", verdict_reason, operation_id=batch.op_id, source=row.source, session_id=row.session_id,
+                plugin=verdict.plugin, text_hash=row.text_hash, preview=row.text[:200], kind=row.kind))
+            return WriteOutcome("rejected", verdict_reason), None, []
 
         merge_target = None
         if decision == "merge":
             merge_target = s.get(Memory, verdict.merge_into) if verdict.merge_into is not None else None
-            if merge_target is None or merge_target.status in ("deleted",):
+            if merge_target is None or merge_target.status == "deleted":
                 decision, verdict_reason = "accept", f"merge target {verdict.merge_into} missing; stored instead"
         if decision == "quarantine":
             row.status = "quarantined"
@@ -190,47 +222,61 @@ class WritePath:
             row.status, row.expired_at = "archived", utcnow()
 
         s.add(row)
-        s.flush()
-        KeywordIndex.add(s, row.id, row.text)
-        s.add(VectorOutbox(memory_id=row.id, op="upsert"))
-        stored.append(b)
-        for kind, dst in b.links:
-            s.add(MemoryLink(src_id=row.id, dst_id=dst, kind=kind))
-        add_reason = reason if decision in ("accept", "supersede") else f"{reason}; {decision}: {verdict_reason}"
-        ledger.record(s, "add", add_reason, operation_id=op_id, memory_id=row.id, source=row.source,
-                      session_id=row.session_id, after=ledger.snapshot(row))
+        batch.stored.append(b)
+        current = batch.by_hash.get((row.text_hash, row.kind))
+        if not is_episode and (current is None or current.status not in ("active", "quarantined")):
+            batch.by_hash[(row.text_hash, row.kind)] = row
+        add_reason = batch.reason if decision in ("accept", "supersede") else f"{batch.reason}; {decision}: {verdict_reason}"
+        added_as = ledger.snapshot(row)
+
+        def added() -> None:
+            for kind, dst in b.links:
+                s.add(MemoryLink(src_id=row.id, dst_id=dst, kind=kind))
+            ledger.record(s, "add", add_reason, operation_id=batch.op_id, memory_id=row.id, source=row.source,
+                          session_id=row.session_id, after=added_as)
+        batch.after_flush.append(added)
 
         if decision == "quarantine":
-            ledger.record(s, "quarantine", verdict_reason, operation_id=op_id, memory_id=row.id,
-                          source=verdict.plugin or "plugin", session_id=row.session_id, plugin=verdict.plugin)
-            return WriteOutcome("quarantined", verdict_reason, MemoryRecord.from_row(row))
+            batch.after_flush.append(lambda: ledger.record(
+                s, "quarantine", verdict_reason, operation_id=batch.op_id, memory_id=row.id,
+                source=verdict.plugin or "plugin", session_id=row.session_id, plugin=verdict.plugin))
+            return WriteOutcome("quarantined", verdict_reason), row, []
         if decision == "merge":
-            s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind="merged_into", score=verdict.confidence))
             before = ledger.snapshot(merge_target)
             self._reinforce(merge_target)
-            ledger.record(s, "merge", f"merged memory {row.id} into it: {verdict_reason}", operation_id=op_id,
-                          memory_id=merge_target.id, source=verdict.plugin or "plugin", session_id=row.session_id,
-                          before=before, after=ledger.snapshot(merge_target), merged=row.id)
-            return WriteOutcome("merged", verdict_reason, MemoryRecord.from_row(row))
+            after = ledger.snapshot(merge_target)
+            batch.touched.append(merge_target)
 
-        superseded: list[int] = []
-        for old in slot_holders if row.status == "active" else ():
-            if old.id == row.id or old.status != "active":
-                continue
-            if old.valid_from and row.valid_from and as_utc(row.valid_from) < as_utc(old.valid_from):
-                # Learned late but older in the world: history, not the current value.
-                self._supersede(s, old, row, f"slot {row.slot_key}: memory {old.id} is newer in valid time",
-                                op_id, row.session_id)
-            else:
-                self._supersede(s, row, old, f"new value for slot {row.slot_key}", op_id, row.session_id)
-                superseded.append(old.id)
+            def merged() -> None:
+                s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind="merged_into", score=verdict.confidence))
+                ledger.record(s, "merge", f"merged memory {row.id} into it: {verdict_reason}",
+                              operation_id=batch.op_id, memory_id=merge_target.id, source=verdict.plugin or "plugin",
+                              session_id=row.session_id, before=before, after=after, merged=row.id)
+            batch.after_flush.append(merged)
+            return WriteOutcome("merged", verdict_reason), row, []
+
+        superseded: list[Memory] = []
+        if row.slot_key and row.status == "active":
+            for old in slot_holders:
+                if old.status != "active":
+                    continue
+                if old.valid_from and row.valid_from and as_utc(row.valid_from) < as_utc(old.valid_from):
+                    # Learned late but older in the world: history, not the current value.
+                    self._supersede(s, old, row, f"slot {row.slot_key}: memory {old.id} is newer in valid time",
+                                    batch)
+                else:
+                    self._supersede(s, row, old, f"new value for slot {row.slot_key}", batch)
+                    superseded.append(old)
+            batch.by_slot[row.slot_key] = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
+            if row.status == "active":
+                batch.by_slot[row.slot_key].append(row)
         for old_id in verdict.supersede_ids:
             old = s.get(Memory, old_id)
-            if old is None or old.status != "active" or old.id == row.id or row.status != "active":
+            if old is None or old.status != "active" or row.status != "active":
                 continue
-            self._supersede(s, row, old, f"{verdict.plugin or 'plugin'}: {verdict.reason}", op_id, row.session_id)
-            superseded.append(old.id)
-        return WriteOutcome("stored", reason, MemoryRecord.from_row(row), tuple(superseded))
+            self._supersede(s, row, old, f"{verdict.plugin or 'plugin'}: {verdict.reason}", batch)
+            superseded.append(old)
+        return WriteOutcome("stored", batch.reason), row, superseded
 
     # -- the rules -------------------------------------------------------------------------------
     def _near_duplicate(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
@@ -259,24 +305,32 @@ class WritePath:
         if stored:
             sims = np.stack([b.vector for b in stored]) @ vector
             pairs += [(b.row, float(sim)) for b, sim in zip(stored, sims)]
+        # Rows of this batch get their ids at the end of it; plugins see only memories they can name.
         similar = [MemoryRecord.from_row(m) for m, _ in sorted(pairs, key=lambda p: -p[1])
-                   if m.status == "active"][: self.settings.similar_k]
+                   if m.status == "active" and m.id is not None][: self.settings.similar_k]
         candidate = MemoryCandidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,
                                     session_id=row.session_id, slot_key=row.slot_key, subject=row.subject,
                                     valid_from=row.valid_from, provenance=dict(row.provenance or {}))
         return host.check_memory(candidate, {"similar": similar})
 
-    def _duplicate(self, s: Session, row: Memory, original: Memory, sim: float, why: str, op_id: str) -> WriteOutcome:
+    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: "_Batch"):
         before = ledger.snapshot(original)
         if original.status == "active":
             self._reinforce(original)
-            reason = f"{why} of memory {original.id}; not stored again, the original was reinforced"
+            what = "the original was reinforced"
         else:
-            reason = f"{why} of {original.status} memory {original.id}; not stored again"
-        ledger.record(s, "duplicate", reason, operation_id=op_id, memory_id=original.id, source=row.source,
-                      session_id=row.session_id, before=before, after=ledger.snapshot(original),
-                      similarity=round(sim, 4), preview=row.text[:200])
-        return WriteOutcome("duplicate", reason, MemoryRecord.from_row(original))
+            what = f"the original is {original.status}"
+        after = ledger.snapshot(original)
+        batch.touched.append(original)
+
+        def record() -> None:
+            ref = f"memory {original.id}"
+            reason = f"{why} of {ref}; not stored again, {what}"
+            ledger.record(batch.session, "duplicate", reason, operation_id=batch.op_id, memory_id=original.id,
+                          source=row.source, session_id=row.session_id, before=before, after=after,
+                          similarity=round(sim, 4), preview=row.text[:200])
+        batch.after_flush.append(record)
+        return WriteOutcome("duplicate", f"{why}; not stored again, {what}"), original, []
 
     @staticmethod
     def _reinforce(m: Memory) -> None:
@@ -285,15 +339,18 @@ class WritePath:
         m.updated_at = utcnow()
 
     @staticmethod
-    def _supersede(s: Session, new: Memory, old: Memory, reason: str, op_id: str, session_id: int | None) -> None:
+    def _supersede(s: Session, new: Memory, old: Memory, reason: str, batch: "_Batch") -> None:
         before = ledger.snapshot(old)
         now = utcnow()
         old.status, old.expired_at, old.updated_at = "superseded", now, now
         old.valid_to = new.valid_from if new.valid_from and (old.valid_from is None or
                                                               as_utc(new.valid_from) >= as_utc(old.valid_from)) else now
-        link = MemoryLink(src_id=new.id, dst_id=old.id, kind="supersedes")
-        s.add(link)
-        s.flush()
-        ledger.record(s, "supersede", f"superseded by memory {new.id}: {reason}", operation_id=op_id,
-                      memory_id=old.id, source=new.source, session_id=session_id, before=before,
-                      after=ledger.snapshot(old), superseded_by=new.id, link_id=link.id)
+        after = ledger.snapshot(old)
+        batch.touched.append(old)
+
+        def linked() -> None:
+            s.add(MemoryLink(src_id=new.id, dst_id=old.id, kind="supersedes"))
+            ledger.record(s, "supersede", f"superseded by memory {new.id}: {reason}", operation_id=batch.op_id,
+                          memory_id=old.id, source=new.source, session_id=new.session_id, before=before,
+                          after=after, superseded_by=new.id)
+        batch.after_flush.append(linked)
