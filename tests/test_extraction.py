@@ -249,7 +249,7 @@ def test_real_default_model_runs_the_pipeline_and_loses_nothing(app):
             answers.append((answer, schema))
             return answer
 
-    turns = ["I moved to Oslo last March and I work at a bakery.", "Ich wohne jetzt in München."]
+    turns = ["Ich wohne seit letztem März in Oslo und arbeite in einer Bäckerei."]  # non-English on purpose
     episodes = [_turn(app, t) for t in turns]
     result = app.memory.extraction_queue.run_pending(Recording())
     assert result["done"] + result["failed"] + result["retried"] == len(turns)
