@@ -274,3 +274,21 @@ def test_history_shows_the_supersession_chain(app):
     h = app.memory.history(a.id)
     assert [e["op"] for e in h["events"]] == ["add", "supersede"]
     assert {"kind": "supersedes", "from": b.id, "to": a.id, "score": None} in h["links"]
+
+
+def test_a_turn_over_the_size_limit_is_split_not_refused(app):
+    huge = "word " * 30_000  # 150 kB, far over max_text_bytes for one memory
+    first = app.memory.record_turn(None, huge, "ok", [])
+    episodes = app.memory.list(kind="episode", limit=500)
+    assert first.provenance["chunks"] == len(episodes) and len(episodes) >= 75
+    assert sum(e.text.split().count("word") for e in episodes) == 30_000
+
+
+def test_bad_items_are_refused_with_one_line_and_nothing_stored(app):
+    from storage.errors import UserError
+
+    for bad in [dict(text="x", colour="red"), dict(text="x", links=[("friends_with", 1)]), dict(text="x", trust=2.0),
+                dict(text="   "), dict(text="x", kind="dream")]:
+        with pytest.raises(UserError):
+            app.memory.write([dict(text="fine"), bad])
+    assert app.memory.count() == 0
