@@ -61,11 +61,21 @@ def remember(
         body = text
     when = parse_when(at) if at else None
     provenance = {"file": str(file)} if file else {}
-    record = get_app().memory.remember(body, kind=kind, source=source, at=when, provenance=provenance, slot_key=slot)
+    from assistant.memory.manager import MemoryRejected
+
+    outcome = get_app().memory.write([dict(text=body, kind=kind, source=source, at=when, provenance=provenance,
+                                           slot_key=slot)])[0]
+    if outcome.record is None:
+        raise MemoryRejected(f"Not stored: {outcome.reason}. The reason is kept in the ledger.")
+    record = outcome.record
     if as_json:
         print_json(record.to_json())
+    elif outcome.action == "stored":
+        replaced = f"; it replaces #{', #'.join(map(str, outcome.superseded))}" if outcome.superseded else ""
+        typer.echo(f"Remembered #{record.id}{replaced}.")
     else:
-        typer.echo(f"Remembered #{record.id}.")
+        typer.echo(f"{outcome.action.capitalize()}: #{record.id} ({outcome.reason}); "
+                   f"see: secondme memories history {record.id}")
 
 
 @app.command()
