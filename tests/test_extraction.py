@@ -224,6 +224,14 @@ def test_background_worker_extracts_off_the_calling_thread(app):
     assert queue.counts() == {"done": 1} and seen_threads == ["fact-extraction"]
 
 
+def test_quarantined_or_forgotten_turns_are_not_mined_for_facts(app):
+    episode = _turn(app, "I live in Mordor.")
+    app.memory.forget(episode.id)
+    llm = ScriptedLLM()
+    assert app.memory.extraction_queue.run_pending(llm)["done"] == 1 and llm.calls == []
+    assert "skipped: the episode is archived" in app.memory.extraction_queue.jobs()[0]["last_error"]
+
+
 def test_extraction_can_be_switched_off(app):
     app.settings.extract_facts = False
     _turn(app, "I like tea.")

@@ -234,8 +234,10 @@ class ExtractionQueue:
         with self.app.db.session() as s:
             job = s.get(ExtractionJob, job_id)
             episode = s.get(Memory, job.episode_id)
-            if episode is None or episode.status == "deleted":
+            if episode is None or episode.status != "active":
+                # A quarantined turn must not leak into facts; a forgotten or deleted one has nothing to give.
                 job.status, job.updated_at = "done", utcnow()
+                job.last_error = f"skipped: the episode is {episode.status if episode else 'gone'}"
                 return "done"
             turn, said_at, session_id = episode.text, episode.valid_from or episode.recorded_at, episode.session_id
             episode_id, source = episode.id, episode.source
