@@ -50,3 +50,6 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, tim
         [sys.executable, "-c", "from assistant.cli import main; main()", *args],
         input=input, capture_output=True, env=full_env, timeout=timeout, cwd=REPO,
     )
+
+
+from tests.llm_fixtures import chat_app, chat_model  # noqa: E402,F401  (the shared real chat model)

@@ -105,4 +105,4 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 # Command groups register themselves on import.
-from assistant.cli import doctor, gui, ledger_cmds, memory_cmds  # noqa: E402,F401
+from assistant.cli import chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds  # noqa: E402,F401

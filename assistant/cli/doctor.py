@@ -63,12 +63,18 @@ def _embedder(settings) -> Check:
 
 
 def _chat_model(settings) -> Check:
-    from assistant.llm.gguf import check_gguf_header, default_chat_model_path
+    from assistant.llm.catalog import active_model_path, inspect_model, ram_warning
 
-    path = settings.chat_model_path or default_chat_model_path()
-    check_gguf_header(path)
-    size_mb = os.path.getsize(path) / 1e6
-    return Check("chat model", "OK", f"{path.name} ({size_mb:.0f} MB)")
+    info = inspect_model(active_model_path(settings), settings.context_size)  # metadata only, no weights
+    detail = (f"{info.path.name}: {info.parameters_label} {info.quantization}, {info.size_bytes / 1e6:.0f} MB, "
+              f"context {info.context_length}, ~{info.ram_estimate_bytes / 1e6:.0f} MB RAM")
+    if not info.has_chat_template:
+        return Check("chat model", "WARN", detail + ", no chat template",
+                     f"answers use the '{settings.chat_template_fallback}' fallback template; pick an instruct model")
+    warning = ram_warning(info)
+    if warning:
+        return Check("chat model", "WARN", detail, warning)
+    return Check("chat model", "OK", detail)
 
 
 def _keyring(settings) -> Check:

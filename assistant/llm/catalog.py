@@ -60,12 +60,12 @@ def read_metadata(path: Path) -> tuple[dict[str, str], int]:
     path = Path(path).expanduser()
     check_gguf_header(path)
     llama_logs.install()
-    llama_logs.take_last_error()
+    llama_logs.take_first_error()
     params = llama_cpp.llama_model_default_params()
     params.vocab_only = True
     model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
     if not model:
-        why = llama_logs.take_last_error() or "unreadable metadata"
+        why = llama_logs.take_first_error() or "unreadable metadata"
         raise UserError(f"{path} is damaged or incomplete ({why}); download it again or choose another file.")
     try:
         metadata = {}

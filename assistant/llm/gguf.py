@@ -24,7 +24,7 @@ def check_gguf_header(path: Path) -> None:
         raise UserError(f"Model file not found: {p}; pick another with `secondme models use`.")
     with p.open("rb") as f:
         head = f.read(24)
+    if head[:4] != GGUF_MAGIC[: len(head)] or not head:
+        raise UserError(f"{p} is not a GGUF model file; choose a .gguf file made for llama.cpp.")
     if len(head) < 24:
         raise UserError(f"{p} is truncated ({p.stat().st_size} bytes); download it again.")
-    if head[:4] != GGUF_MAGIC:
-        raise UserError(f"{p} is not a GGUF model file; choose a .gguf file made for llama.cpp.")

@@ -13,21 +13,23 @@ import threading
 import llama_cpp
 
 log = logging.getLogger("llama.cpp")
-_ERROR_LEVEL = 3  # GGML_LOG_LEVEL_ERROR
+_ERROR_LEVEL = 4  # GGML_LOG_LEVEL_ERROR in ggml's current numbering (NONE, DEBUG, INFO, WARN, ERROR, CONT)
 _lock = threading.Lock()
-_last_error = ""
+_first_error = ""
 _installed = None  # keeps the ctypes callback alive: llama.cpp holds only a raw pointer to it
 
 
 @llama_cpp.llama_log_callback
 def _route(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
-    global _last_error
+    global _first_error
     line = text.decode("utf-8", "replace").rstrip()
     if not line:
         return
     if level == _ERROR_LEVEL:
         with _lock:
-            _last_error = line
+            # The first error is the specific one ("tensor ... not within the file bounds"); later ones
+            # only say that loading failed.
+            _first_error = _first_error or line
     log.debug("%s", line)
 
 
@@ -42,9 +44,9 @@ def install() -> None:
         _installed = _route
 
 
-def take_last_error() -> str:
-    """The last error line llama.cpp logged since the previous call, without its 'func: ' prefix."""
-    global _last_error
+def take_first_error() -> str:
+    """The first error line llama.cpp logged since the previous call, without its 'function: ' prefixes."""
+    global _first_error
     with _lock:
-        line, _last_error = _last_error, ""
-    return line.split(": ", 1)[-1] if ": " in line else line
+        line, _first_error = _first_error, ""
+    return line.rsplit(": ", 1)[-1] if ": " in line else line

@@ -47,14 +47,14 @@ class LlamaRuntime:
             raise ModelLoadError(f"Unknown chat template '{template_fallback}'; set chat_template_fallback to one of: "
                                  + ", ".join(FALLBACK_TEMPLATES) + ".")
         llama_logs.install()
-        llama_logs.take_last_error()
+        llama_logs.take_first_error()
         started = time.perf_counter()
         try:
             self.llm = Llama(model_path=str(path), n_ctx=context_size, n_threads=threads, n_threads_batch=threads,
                              n_gpu_layers=gpu_layers, n_batch=min(batch_size, context_size), verbose=False,
                              seed=seed if seed is not None else 0xFFFFFFFF)
         except (ValueError, RuntimeError) as exc:
-            why = llama_logs.take_last_error() or str(exc)
+            why = llama_logs.take_first_error() or str(exc)
             raise ModelLoadError(f"Cannot load the model {path.name} ({why}); it may be damaged, incomplete or "
                                  "made for a newer llama.cpp: download it again or pick another with "
                                  "`secondme models use`.") from None
