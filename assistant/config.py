@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     # Recall
     recall_k: int = Field(10, ge=1, le=200)
 
+    # Write path
+    near_duplicate_threshold: float = Field(
+        0.95, ge=0.5, le=1.0, description="Cosine similarity above which a new memory counts as a near-duplicate.")
+    similar_k: int = Field(5, ge=1, le=50, description="Nearest active memories shown to the plugin checks.")
+    episode_chunk_chars: int = Field(
+        2000, ge=200, description="Longer chat turns are stored as linked chunks of at most this many characters.")
+    extract_facts: bool = Field(True, description="Queue each chat turn for fact extraction by the language model.")
+    extraction_max_attempts: int = Field(3, ge=1, le=20)
+    extraction_max_facts: int = Field(6, ge=1, le=32, description="Most facts taken from one turn.")
+
     @classmethod
     def settings_customise_sources(
         cls,

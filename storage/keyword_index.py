@@ -52,6 +52,13 @@ class KeywordIndex:
         session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (:id, :body)"), {"id": memory_id, "body": body})
 
     @staticmethod
+    def add_new(session: Session, rows: Sequence[tuple[int, str]]) -> None:
+        """add() for memories that were just created (no old entry to replace), in one statement."""
+        if rows:
+            session.execute(text(f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (:id, :body)"),
+                            [{"id": i, "body": b} for i, b in rows])
+
+    @staticmethod
     def remove(session: Session, memory_ids: Iterable[int]) -> None:
         for memory_id in memory_ids:
             session.execute(text(f"DELETE FROM {FTS_TABLE} WHERE rowid = :id"), {"id": memory_id})

@@ -92,7 +92,15 @@ def main(argv: Optional[list[str]] = None) -> None:
     except Exception as exc:  # click usage errors and storage failures the user can act on
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
+        # Typer 0.29 vendors its own copy of click (typer._click): its usage errors are not click's classes.
+        usage_errors = [click.exceptions.ClickException]
+        try:
+            from typer._click.exceptions import ClickException as TyperClickException
+
+            usage_errors.append(TyperClickException)
+        except ImportError:
+            pass
+        if isinstance(exc, tuple(usage_errors)):
             exc.show()
             sys.exit(exc.exit_code)
         message = storage_error_message(exc)
@@ -103,4 +111,4 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 # Command groups register themselves on import.
-from assistant.cli import chat_cmds, doctor, gui, memory_cmds, models_cmds  # noqa: E402,F401
+from assistant.cli import chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds  # noqa: E402,F401

@@ -37,6 +37,8 @@ def remember(
     at: Optional[str] = typer.Option(None, "--at", help="When it was said, e.g. '2023-05-08 13:56' (for back-filling)."),
     source: str = typer.Option("user", "--source", help="Source channel: user, assistant, document, plugin, api."),
     kind: str = typer.Option("fact", "--kind", help="Memory kind: fact, episode, summary, thought, profile."),
+    slot: Optional[str] = typer.Option(None, "--slot", help="Single-valued slot it sets, e.g. user.home_city: "
+                                                            "the slot's previous value is superseded."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored memory as JSON."),
 ) -> None:
     """Store something to remember. Works without any language model."""
@@ -59,11 +61,21 @@ def remember(
         body = text
     when = parse_when(at) if at else None
     provenance = {"file": str(file)} if file else {}
-    record = get_app().memory.remember(body, kind=kind, source=source, at=when, provenance=provenance)
+    from assistant.memory.manager import MemoryRejected
+
+    outcome = get_app().memory.write([dict(text=body, kind=kind, source=source, at=when, provenance=provenance,
+                                           slot_key=slot)])[0]
+    if outcome.record is None:
+        raise MemoryRejected(f"Not stored: {outcome.reason}. The reason is kept in the ledger.")
+    record = outcome.record
     if as_json:
         print_json(record.to_json())
+    elif outcome.action == "stored":
+        replaced = f"; it replaces #{', #'.join(map(str, outcome.superseded))}" if outcome.superseded else ""
+        typer.echo(f"Remembered #{record.id}{replaced}.")
     else:
-        typer.echo(f"Remembered #{record.id}.")
+        typer.echo(f"{outcome.action.capitalize()}: #{record.id} ({outcome.reason}); "
+                   f"see: secondme memories history {record.id}")
 
 
 @app.command()

@@ -1,0 +1,356 @@
+"""The write path: every new memory passes deterministic checks, then the plugin checks, then is stored.
+
+Order, for each item of a batch (items are decided in order, so a later item sees the earlier ones):
+1. Exact duplicate (same normalised-text hash, same kind, active or quarantined): not stored again; an active
+   original is reinforced. The ledger says why.
+2. Slot supersession: a fact with a `slot_key` (a single-valued attribute such as `user.home_city`) closes the
+   active fact holding that slot (`valid_to`, status `superseded`, `expired_at`, a `supersedes` link), keeping it
+   as history. A fact that is older in valid time than the slot's current holder is stored already superseded.
+3. Near duplicate (embedding cosine >= settings.near_duplicate_threshold, same kind, same numbers and negations,
+   no slot disagreement): treated like an exact duplicate.
+4. Plugin checks (`app.plugins.check_memory`, with the nearest active memories as context["similar"]); the
+   combined verdict is applied: quarantine -> stored as `quarantined` (out of default recall, never supersedes);
+   reject -> not stored, the ledger keeps the reason; supersede -> those ids are superseded; merge -> stored as
+   `archived` with a `merged_into` link, the target reinforced.
+Episodes (verbatim chat turns) skip 1-3 and are never rejected: a plugin's reject becomes a quarantine, because
+nothing the user said may be lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assistant.memory import ledger
+from assistant.memory.records import MemoryRecord
+from assistant.memory.text_rules import clean_text, text_hash
+from plugins.api import MemoryCandidate, Verdict
+from storage.errors import UserError
+from storage.keyword_index import KeywordIndex
+from storage.models import LINK_KINDS, MEMORY_KINDS, SOURCES, Memory, MemoryLink, VectorOutbox
+from storage.timeutil import as_utc, utcnow
+
+if TYPE_CHECKING:
+    from assistant.app import App
+
+# Trust by source channel: what the user says outranks what a document or another app claims.
+DEFAULT_TRUST = {"user": 1.0, "assistant": 0.7, "document": 0.6, "plugin": 0.5, "api": 0.5}
+ITEM_KEYS = {"text", "kind", "source", "at", "session_id", "importance", "trust", "provenance", "subject",
+             "slot_key", "links"}
+NEIGHBOURS = 10  # nearest stored memories fetched per item for the near-duplicate and plugin checks
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What happened to one item: stored, quarantined, duplicate, merged or rejected, and why."""
+
+    action: str
+    reason: str
+    record: MemoryRecord | None = None  # the stored memory, or the existing one it duplicated / merged into
+    superseded: tuple[int, ...] = ()
+
+    @property
+    def memory_id(self) -> int | None:
+        return self.record.id if self.record else None
+
+
+@dataclass
+class _Batch:
+    """What one write() call has decided so far; writes needing ids wait in after_flush."""
+
+    op_id: str
+    reason: str
+    session: Session | None = None
+    known: dict[int, Memory] = field(default_factory=dict)
+    by_hash: dict[tuple[str, str], Memory] = field(default_factory=dict)
+    by_slot: dict[str, list[Memory]] = field(default_factory=dict)
+    stored: list["_Item"] = field(default_factory=list)
+    touched: list[Memory] = field(default_factory=list)
+    after_flush: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _Item:
+    row: Memory
+    vector: np.ndarray
+    links: list[tuple[str, int]] = field(default_factory=list)
+
+
+def same_numbers_and_negations(a: str, b: str) -> bool:
+    """Near-identical wording can still differ in a number ("I am 30" / "I am 31") or a "not": never duplicates."""
+    return (set(_NUMBER.findall(a)) == set(_NUMBER.findall(b))
+            and len(_NEGATION.findall(a)) == len(_NEGATION.findall(b)))
+
+
+def normalise_slot_key(slot_key: str | None) -> str | None:
+    if slot_key is None:
+        return None
+    key = re.sub(r"\s+", "_", slot_key.strip().casefold())
+    return key[:200] or None
+
+
+class WritePath:
+    def __init__(self, app: "App"):
+        self.app = app
+        self.settings = app.settings
+
+    # -- building rows ---------------------------------------------------------------------------
+    def new_row(self, text: str, kind: str = "fact", source: str = "user", at: datetime | None = None,
+                session_id: int | None = None, importance: float = 0.5, trust: float | None = None,
+                provenance: dict[str, Any] | None = None, subject: str | None = None,
+                slot_key: str | None = None) -> Memory:
+        if kind not in MEMORY_KINDS:
+            raise UserError(f"Unknown memory kind '{kind}'; use one of: {', '.join(MEMORY_KINDS)}.")
+        if source not in SOURCES:
+            raise UserError(f"Unknown source '{source}'; use one of: {', '.join(SOURCES)}.")
+        if not 0.0 <= importance <= 1.0:
+            raise UserError("Importance must be between 0 and 1.")
+        if trust is not None and not 0.0 <= trust <= 1.0:
+            raise UserError("Trust must be between 0 and 1.")
+        cleaned = clean_text(text, self.settings.max_text_bytes)
+        now = utcnow()
+        return Memory(
+            kind=kind, text=cleaned, text_hash=text_hash(cleaned), source=source,
+            trust=DEFAULT_TRUST[source] if trust is None else trust, importance=importance,
+            session_id=session_id, provenance=provenance or {},
+            subject=(subject or "").strip()[:200] or None, slot_key=normalise_slot_key(slot_key),
+            valid_from=as_utc(at) if at else now, recorded_at=now, updated_at=now,
+            embedding_model=self.settings.embedder, status="active",
+            strength=1.0, recall_count=0, pinned=False,
+        )
+
+    # -- the write -------------------------------------------------------------------------------
+    def write(self, items: Sequence[dict[str, Any]], reason: str = "remembered",
+              operation_id: str | None = None) -> list[WriteOutcome]:
+        """Check and store several memories in one transaction, in order, then index them."""
+        built: list[_Item] = []
+        for item in items:
+            unknown = set(item) - ITEM_KEYS
+            if unknown:
+                raise UserError(f"Unknown memory field(s): {', '.join(sorted(unknown))}.")
+            links = list(item.get("links") or [])
+            for kind, _ in links:
+                if kind not in LINK_KINDS:
+                    raise UserError(f"Unknown link kind '{kind}'; use one of: {', '.join(LINK_KINDS)}.")
+            fields = {k: v for k, v in item.items() if k != "links"}
+            built.append(_Item(self.new_row(**fields), np.zeros(0), links))
+        if not built:
+            return []
+        vectors = self.app.embedder.embed([b.row.text for b in built])
+        for b, v in zip(built, vectors):
+            b.vector = v
+        neighbours = self.app.vector_index.query_many(vectors, NEIGHBOURS)
+        batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason)
+        with self.app.db.session() as s, s.no_autoflush:
+            batch.session = s
+            batch.known = {m.id: m for m in s.scalars(select(Memory).where(
+                Memory.id.in_({i for hits in neighbours for i, _ in hits})))}
+            # Everything the exact-duplicate and slot rules need, read once for the whole batch and kept
+            # up to date in memory as items are decided.
+            for m in s.scalars(select(Memory).where(
+                    Memory.text_hash.in_({b.row.text_hash for b in built if b.row.kind != "episode"}),
+                    Memory.status.in_(("active", "quarantined"))).order_by(Memory.id)):
+                batch.by_hash.setdefault((m.text_hash, m.kind), m)
+            for m in s.scalars(select(Memory).where(
+                    Memory.slot_key.in_({b.row.slot_key for b in built if b.row.slot_key}),
+                    Memory.status == "active").order_by(Memory.id)):
+                batch.by_slot.setdefault(m.slot_key, []).append(m)
+            outcomes = [self._decide(s, b, hits, batch) for b, hits in zip(built, neighbours)]
+            # One flush gives every new row its id; then links, index rows and ledger events follow in order.
+            s.flush()
+            KeywordIndex.add_new(s, [(b.row.id, b.row.text) for b in batch.stored])
+            s.add_all([VectorOutbox(memory_id=b.row.id, op="upsert") for b in batch.stored])
+            for step in batch.after_flush:
+                step()
+            records = {id(b.row): MemoryRecord.from_row(b.row) for b in batch.stored}
+            for m in {id(m): m for m in batch.touched}.values():
+                records.setdefault(id(m), MemoryRecord.from_row(m))
+            outcomes = [WriteOutcome(o.action, o.reason, records[id(row)] if row is not None else None,
+                                     tuple(x.id for x in superseded))
+                        for o, row, superseded in outcomes]
+        if batch.stored:
+            self.app.vector_index.upsert([b.row.id for b in batch.stored], np.stack([b.vector for b in batch.stored]))
+            self.app.memory._clear_outbox([b.row.id for b in batch.stored])
+        return outcomes
+
+    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: "_Batch"):
+        """Decide one item against what is stored and what this batch decided before it.
+
+        Returns (outcome, the memory it concerns, the memories it superseded); database writes that need ids
+        are queued on batch.after_flush.
+        """
+        row = b.row
+        is_episode = row.kind == "episode"
+        slot_holders: list[Memory] = []
+        if not is_episode:
+            original = batch.by_hash.get((row.text_hash, row.kind))
+            if original is not None and original.status in ("active", "quarantined"):
+                return self._duplicate(row, original, 1.0, "exact duplicate", batch)
+            if row.slot_key:
+                slot_holders = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
+            near, sim = self._near_duplicate(row, b.vector, hits, batch.known, batch.stored)
+            if near is not None:
+                return self._duplicate(row, near, sim, f"near duplicate (cosine {sim:.3f})", batch)
+
+        verdict = self._plugin_verdict(row, b.vector, hits, batch.known, batch.stored)
+        decision, verdict_reason = verdict.decision, verdict.reason or verdict.decision
+        if decision == "reject" and is_episode:
+            decision, verdict_reason = "quarantine", f"{verdict_reason} (episodes are kept, so quarantined instead)"
+        if decision == "reject":
+            batch.after_flush.append(lambda: ledger.record(
+                s, "reject", verdict_reason, operation_id=batch.op_id, source=row.source, session_id=row.session_id,
+                plugin=verdict.plugin, text_hash=row.text_hash, preview=row.text[:200], kind=row.kind))
+            return WriteOutcome("rejected", verdict_reason), None, []
+
+        merge_target = None
+        if decision == "merge":
+            merge_target = s.get(Memory, verdict.merge_into) if verdict.merge_into is not None else None
+            if merge_target is None or merge_target.status == "deleted":
+                decision, verdict_reason = "accept", f"merge target {verdict.merge_into} missing; stored instead"
+        if decision == "quarantine":
+            row.status = "quarantined"
+        elif decision == "merge":
+            row.status, row.expired_at = "archived", utcnow()
+
+        s.add(row)
+        batch.stored.append(b)
+        current = batch.by_hash.get((row.text_hash, row.kind))
+        if not is_episode and (current is None or current.status not in ("active", "quarantined")):
+            batch.by_hash[(row.text_hash, row.kind)] = row
+        add_reason = batch.reason if decision in ("accept", "supersede") else f"{batch.reason}; {decision}: {verdict_reason}"
+        added_as = ledger.snapshot(row)
+
+        def added() -> None:
+            for kind, dst in b.links:
+                s.add(MemoryLink(src_id=row.id, dst_id=dst, kind=kind))
+            ledger.record(s, "add", add_reason, operation_id=batch.op_id, memory_id=row.id, source=row.source,
+                          session_id=row.session_id, after=added_as)
+        batch.after_flush.append(added)
+
+        if decision == "quarantine":
+            batch.after_flush.append(lambda: ledger.record(
+                s, "quarantine", verdict_reason, operation_id=batch.op_id, memory_id=row.id,
+                source=verdict.plugin or "plugin", session_id=row.session_id, plugin=verdict.plugin))
+            return WriteOutcome("quarantined", verdict_reason), row, []
+        if decision == "merge":
+            before = ledger.snapshot(merge_target)
+            self._reinforce(merge_target)
+            after = ledger.snapshot(merge_target)
+            batch.touched.append(merge_target)
+
+            def merged() -> None:
+                s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind="merged_into", score=verdict.confidence))
+                ledger.record(s, "merge", f"merged memory {row.id} into it: {verdict_reason}",
+                              operation_id=batch.op_id, memory_id=merge_target.id, source=verdict.plugin or "plugin",
+                              session_id=row.session_id, before=before, after=after, merged=row.id)
+            batch.after_flush.append(merged)
+            return WriteOutcome("merged", verdict_reason), row, []
+
+        superseded: list[Memory] = []
+        if row.slot_key and row.status == "active":
+            for old in slot_holders:
+                if old.status != "active":
+                    continue
+                if old.valid_from and row.valid_from and as_utc(row.valid_from) < as_utc(old.valid_from):
+                    # Learned late but older in the world: history, not the current value.
+                    self._supersede(s, old, row, f"slot {row.slot_key}: memory {old.id} is newer in valid time",
+                                    batch)
+                else:
+                    self._supersede(s, row, old, f"new value for slot {row.slot_key}", batch)
+                    superseded.append(old)
+            batch.by_slot[row.slot_key] = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
+            if row.status == "active":
+                batch.by_slot[row.slot_key].append(row)
+        for old_id in verdict.supersede_ids:
+            old = s.get(Memory, old_id)
+            if old is None or old.status != "active" or row.status != "active":
+                continue
+            self._supersede(s, row, old, f"{verdict.plugin or 'plugin'}: {verdict.reason}", batch)
+            superseded.append(old)
+        return WriteOutcome("stored", batch.reason), row, superseded
+
+    # -- the rules -------------------------------------------------------------------------------
+    def _near_duplicate(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
+                        known: dict[int, Memory], stored: list[_Item]) -> tuple[Memory | None, float]:
+        threshold = self.settings.near_duplicate_threshold
+        pairs = [(known[i], sim) for i, sim in hits if i in known]
+        if stored:
+            sims = np.stack([b.vector for b in stored]) @ vector
+            pairs += [(b.row, float(sim)) for b, sim in zip(stored, sims)]
+        for other, sim in sorted(pairs, key=lambda p: -p[1]):
+            if sim < threshold:
+                break
+            if (other.status == "active" and other.kind == row.kind
+                    # Two slot facts: the same slot is the slot rule's call, different slots are different facts.
+                    and not (row.slot_key and other.slot_key)
+                    and same_numbers_and_negations(row.text, other.text)):
+                return other, sim
+        return None, 0.0
+
+    def _plugin_verdict(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
+                        known: dict[int, Memory], stored: list[_Item]) -> Verdict:
+        host = self.app.plugins
+        if not host.pm.hook.check_memory.get_hookimpls():
+            return Verdict()
+        pairs = [(known[i], sim) for i, sim in hits if i in known]
+        if stored:
+            sims = np.stack([b.vector for b in stored]) @ vector
+            pairs += [(b.row, float(sim)) for b, sim in zip(stored, sims)]
+        # Rows of this batch get their ids at the end of it; plugins see only memories they can name.
+        similar = [MemoryRecord.from_row(m) for m, _ in sorted(pairs, key=lambda p: -p[1])
+                   if m.status == "active" and m.id is not None][: self.settings.similar_k]
+        candidate = MemoryCandidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,
+                                    session_id=row.session_id, slot_key=row.slot_key, subject=row.subject,
+                                    valid_from=row.valid_from, provenance=dict(row.provenance or {}))
+        return host.check_memory(candidate, {"similar": similar})
+
+    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: "_Batch"):
+        before = ledger.snapshot(original)
+        if original.status == "active":
+            self._reinforce(original)
+            what = "the original was reinforced"
+        else:
+            what = f"the original is {original.status}"
+        after = ledger.snapshot(original)
+        batch.touched.append(original)
+
+        def record() -> None:
+            ref = f"memory {original.id}"
+            reason = f"{why} of {ref}; not stored again, {what}"
+            ledger.record(batch.session, "duplicate", reason, operation_id=batch.op_id, memory_id=original.id,
+                          source=row.source, session_id=row.session_id, before=before, after=after,
+                          similarity=round(sim, 4), preview=row.text[:200])
+        batch.after_flush.append(record)
+        return WriteOutcome("duplicate", f"{why}; not stored again, {what}"), original, []
+
+    @staticmethod
+    def _reinforce(m: Memory) -> None:
+        # Being told the same thing again is a repetition: the memory's stability grows as on a real recall.
+        m.strength = m.strength * 1.5 + 1.0
+        m.updated_at = utcnow()
+
+    @staticmethod
+    def _supersede(s: Session, new: Memory, old: Memory, reason: str, batch: "_Batch") -> None:
+        before = ledger.snapshot(old)
+        now = utcnow()
+        old.status, old.expired_at, old.updated_at = "superseded", now, now
+        old.valid_to = new.valid_from if new.valid_from and (old.valid_from is None or
+                                                              as_utc(new.valid_from) >= as_utc(old.valid_from)) else now
+        after = ledger.snapshot(old)
+        batch.touched.append(old)
+
+        def linked() -> None:
+            s.add(MemoryLink(src_id=new.id, dst_id=old.id, kind="supersedes"))
+            ledger.record(s, "supersede", f"superseded by memory {new.id}: {reason}", operation_id=batch.op_id,
+                          memory_id=old.id, source=new.source, session_id=new.session_id, before=before,
+                          after=after, superseded_by=new.id)
+        batch.after_flush.append(linked)
