@@ -87,13 +87,16 @@ class PluginHost:
         from plugins.builtin import BUILTINS
         from assistant import __version__
 
-        for name, module_name in BUILTINS:
+        for name, value in BUILTINS:
+            # The same EntryPoint.load() a third-party plugin goes through.
+            ep = metadata.EntryPoint(name=name, value=value, group=hookspecs.ENTRY_POINT_GROUP)
             try:
-                module = importlib.import_module(module_name)
+                obj = ep.load()
+                plugin = obj() if inspect.isclass(obj) else obj
             except Exception as exc:
                 self._record_failure(name, __version__, "builtin", exc)
                 continue
-            self.register(module, name=name, version=__version__, source="builtin")
+            self.register(plugin, name=name, version=__version__, source="builtin")
 
     def load_entry_points(self) -> None:
         allowed = allowed_names()
