@@ -69,7 +69,8 @@ def main() -> int:
     tx = feature_matrix([e.text for e in test], embedder.embed([e.text for e in test]))
     ty = np.array([e.label for e in test])
     ts = 1 / (1 + np.exp(-(tx @ w + b)))
-    print(f"trained on {len(train)} texts ({int(y.sum())} attacks), held out {len(test)}; wrote {args.out}")
+    print(f"trained on {len(texts)} texts ({int(y.sum())} attacks, {len(chat)} LoCoMo turns), held out {len(test)}; "
+          f"wrote {args.out}")
     for ch, t in {"user (trust 1.0)": 0.8, "document (trust 0.6)": 0.68}.items():
         pred = ts >= t
         tp, fp = int((pred & (ty == 1)).sum()), int((pred & (ty == 0)).sum())

@@ -52,7 +52,8 @@ def combine_verdicts(verdicts: Iterable[Verdict | None]) -> Verdict:
     if not given:
         return Verdict()
     winner = max(given, key=lambda v: (_PRECEDENCE[v.decision], v.confidence, v.plugin))
-    reasons = "; ".join(f"{v.plugin or 'plugin'}: {v.reason}" for v in given if v.decision != "accept" and v.reason)
+    reasons = "; ".join(f"{v.plugin or 'plugin'}: {v.reason}" for v in given
+                        if (v.decision != "accept" or v.contradicts_ids) and v.reason)
     supersede = tuple(sorted({i for v in given for i in v.supersede_ids}))
     # Contradiction links are additive too, and kept unless the candidate is rejected outright.
     contradicts = tuple(sorted({i for v in given for i in v.contradicts_ids} - set(supersede)))
