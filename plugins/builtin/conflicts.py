@@ -87,8 +87,10 @@ def find_conflict(new: str, old: str, min_shared: int = 2, min_overlap: float = 
     overlap = len(shared) / min(len(set(core_a)), len(set(core_b)))
     if len(shared) < min(min_shared, len(set(core_a)), len(set(core_b))) or overlap < min_overlap:
         return None
-    # Negation: the content words agree, the polarity does not.
-    if (neg_a % 2) != (neg_b % 2) and overlap >= 0.8:
+    # Negation: the same content words (Jaccard, so a long sentence merely containing the short one does not
+    # count), the polarity flipped.
+    jaccard = len(shared) / len(set(core_a) | set(core_b))
+    if (neg_a % 2) != (neg_b % 2) and jaccard >= 0.6:
         return Conflict("negation", f"one says '{' '.join(sorted(NEGATIONS & set(a + b)))}', the other does not")
     # Different value: one short differing span each, in the same surrounding words.
     matcher = difflib.SequenceMatcher(a=core_a, b=core_b, autojunk=False)
@@ -106,6 +108,30 @@ def find_conflict(new: str, old: str, min_shared: int = 2, min_overlap: float = 
     return None
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+MAX_SENTENCES = 12  # per text: bounds the pairwise work on long documents
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text.strip()) if s.strip()][:MAX_SENTENCES]
+
+
+def find_conflict_in(new: str, old: str) -> Conflict | None:
+    """The first conflict between any sentence of `new` and any sentence of `old` (whole texts first)."""
+    found = find_conflict(new, old)
+    if found is not None:
+        return found
+    parts_new, parts_old = sentences(new), sentences(old)
+    if len(parts_new) == 1 and len(parts_old) == 1:
+        return None
+    for a in parts_new:
+        for b in parts_old:
+            found = find_conflict(a, b)
+            if found is not None:
+                return found
+    return None
+
+
 class ConflictChecker:
     @hookimpl
     def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict | None:
@@ -113,7 +139,7 @@ class ConflictChecker:
         for record in context.get("similar") or ():
             if getattr(record, "status", "active") != "active" or record.text == candidate.text:
                 continue
-            conflict = find_conflict(candidate.text, record.text)
+            conflict = find_conflict_in(candidate.text, record.text)
             if conflict is None:
                 continue
             details.append(f"#{record.id} {conflict.kind}: {conflict.detail}")
