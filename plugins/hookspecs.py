@@ -47,7 +47,7 @@ def register_commands(cli: Any) -> None:
 
 @hookspec
 def on_turn(turn: dict[str, Any]) -> None:
-    """Told after each chat turn: {"session_id", "user", "assistant", "memory_ids"}. Must not block for long."""
+    """Told after each chat turn: {"session_id", "user", "assistant", "memory_ids", "episode_id"}. Keep it quick."""
 
 
 @hookspec

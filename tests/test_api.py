@@ -71,6 +71,16 @@ def test_the_rate_limit_answers_429_with_retry_after(client):
 
 
 def test_chat_completions_answer_with_the_real_model_and_use_memory(client, api_app):
+    from plugins.hookspecs import hookimpl
+
+    turns = []
+
+    class TurnRecorder:
+        @hookimpl
+        def on_turn(self, turn):
+            turns.append(turn)
+
+    api_app.plugins.register(TurnRecorder(), name="turn-recorder")
     remembered = api_app.memory.remember("My dog is called Biscuit.")
     response = client.post("/v1/chat/completions", json={
         "model": "secondme", "messages": [{"role": "user", "content": "What is my dog called?"}]})
@@ -78,6 +88,7 @@ def test_chat_completions_answer_with_the_real_model_and_use_memory(client, api_
     body = response.json()
     assert body["object"] == "chat.completion" and body["choices"][0]["message"]["content"].strip()
     assert remembered.id in body["memories"]
+    assert turns[0]["user"] == "What is my dog called?" and turns[0]["episode_id"]
     stream = client.post("/v1/chat/completions", json={
         "stream": True, "session_id": body["session_id"], "messages": [{"role": "user", "content": "Say hi"}]})
     events = [line[6:] for line in stream.text.splitlines() if line.startswith("data: ")]
