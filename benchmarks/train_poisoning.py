@@ -3,8 +3,8 @@
     python benchmarks/train_poisoning.py            # writes plugins/builtin/poisoning_model.npz
 
 Trains on the training side of the fixed split in benchmarks/poison_data.py and prints held-out figures.
-The decision threshold is not fitted: it is 0.5 + 0.3 * trust (see plugins/builtin/poisoning.py), so the user
-(trust 1.0) needs a score of 0.8 and an imported document (0.6) only 0.68.
+The decision threshold is not fitted here: it is 0.5 + 0.2 * trust (plugins/builtin/poisoning.py), so the user
+(trust 1.0) needs a score of 0.7 and an imported document (0.6) only 0.62.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def main() -> int:
     ts = 1 / (1 + np.exp(-(tx @ w + b)))
     print(f"trained on {len(texts)} texts ({int(y.sum())} attacks, {len(chat)} LoCoMo turns), held out {len(test)}; "
           f"wrote {args.out}")
-    for ch, t in {"user (trust 1.0)": 0.8, "document (trust 0.6)": 0.68}.items():
+    from plugins.builtin.poisoning import threshold_for
+
+    for ch, t in {"user (trust 1.0)": threshold_for(1.0), "document (trust 0.6)": threshold_for(0.6)}.items():
         pred = ts >= t
         tp, fp = int((pred & (ty == 1)).sum()), int((pred & (ty == 0)).sum())
         print(f"{ch:9s} threshold {t:.3f}  held-out recall {tp / max((ty == 1).sum(), 1):.3f}  "
