@@ -83,9 +83,14 @@ class App:
     def plugins(self):
         from plugins.manager import PluginHost
 
-        return PluginHost()
+        host = PluginHost(disabled=self.settings.disabled_plugins)
+        host.load_all(self.settings.plugins_dir)
+        host.startup(self)
+        return host
 
     def close(self) -> None:
+        if "plugins" in self.__dict__:
+            self.plugins.shutdown(self)
         if "llm" in self.__dict__:
             self.llm.close()
         self.db.dispose()

@@ -200,7 +200,10 @@ class ChatService:
                 "model": self.app.llm.name}
         assistant_id = self._store(session_id, "assistant", answer, meta)
         if not self.memory_paused:
-            self.app.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
+            episode = self.app.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
+            # Plugins hear about every finished turn (a plugin that raises is disabled, never fatal).
+            self.app.plugins.on_turn({"session_id": session_id, "user": question, "assistant": answer,
+                                      "memory_ids": list(prompt.memory_ids), "episode_id": episode.id})
         if prompt.memory_ids:
             self.app.memory.reinforce(prompt.memory_ids)
         return TurnResult(session_id=session_id, user_message_id=user_id, assistant_message_id=assistant_id,

@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     extraction_max_attempts: int = Field(3, ge=1, le=20)
     extraction_max_facts: int = Field(6, ge=1, le=32, description="Most facts taken from one turn.")
 
+    # Plugins
+    disabled_plugins: list[str] = Field(default_factory=list,
+                                        description="Plugin names not to load, e.g. [\"conflict-checker\"].")
+
+    # Local API (secondme serve): loopback only, bearer token, limits against a runaway client.
+    api_port: int = Field(8765, ge=1024, le=65535)
+    api_max_body_bytes: int = Field(262_144, ge=1024, description="Largest request body accepted.")
+    api_rate_per_minute: int = Field(120, ge=1, description="Requests per minute before 429 Too Many Requests.")
+
     @classmethod
     def settings_customise_sources(
         cls,

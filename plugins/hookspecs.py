@@ -1,14 +1,19 @@
-"""Hook specifications: the whole plugin API. Implement any of these with `@hookimpl` from `plugins`."""
+"""Hook specifications: the whole plugin API. Implement any of these with `@hookimpl` from `plugins.hookspecs`.
+
+Every hook is optional. Hooks are called with keyword arguments, so an implementation may accept only the
+arguments it needs (pluggy matches them by name).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import pluggy
 
 from plugins.api import MemoryCandidate, Verdict
 
 PROJECT = "secondme"
+ENTRY_POINT_GROUP = "secondme.plugins"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -20,3 +25,36 @@ def check_memory(candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict
     `context` holds read-only helpers, e.g. `context["similar"]`: the nearest active memories
     (list of MemoryRecord) so conflict checks need no database access of their own.
     """
+
+
+@hookspec
+def register_integrations(register: Callable[..., None]) -> None:
+    """Offer importers and exporters: call `register(plugins.api.Integration(...))` once per integration."""
+
+
+@hookspec
+def register_tools(register: Callable[..., None]) -> None:
+    """Offer functions the assistant may call: `register(plugins.api.Tool(name, description, parameters, function))`.
+
+    `parameters` is a JSON schema (type "object") describing the keyword arguments of `function`.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add CLI commands: `cli` is the root typer.Typer, e.g. `@cli.command() def hello(): ...`."""
+
+
+@hookspec
+def on_turn(turn: dict[str, Any]) -> None:
+    """Told after each chat turn: {"session_id", "user", "assistant", "memory_ids", "episode_id"}. Keep it quick."""
+
+
+@hookspec
+def startup(app: Any) -> None:
+    """Called once when the application's plugin host is built; `app` is the composition root."""
+
+
+@hookspec
+def shutdown(app: Any) -> None:
+    """Called once when the application closes."""

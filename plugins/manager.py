@@ -1,48 +1,244 @@
-"""Loads plugins and calls their hooks. A plugin that raises is disabled for the session, never fatal."""
+"""Loads plugins and calls their hooks. A plugin that raises is disabled for the session, never fatal.
+
+Load order: the built-ins, then third-party packages from the `secondme.plugins` entry-point group, then loose
+`*.py` files in the data folder's `plugins/` directory. Every plugin, built-in or not, is registered the same way.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import logging
-from typing import Any
+import os
+import sys
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterable
 
 import pluggy
 
 from plugins import hookspecs
-from plugins.api import MemoryCandidate, Verdict, combine_verdicts
+from plugins.api import Integration, MemoryCandidate, Tool, Verdict, combine_verdicts
+from storage.errors import UserError
 
 log = logging.getLogger(__name__)
 
+LOAD_ENV = "SECONDME_LOAD_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    source: str  # "builtin", "entry point <dist>", or the loose file's path
+    hooks: list[str]
+    status: str = "loaded"  # loaded | failed
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "source": self.source, "hooks": self.hooks,
+                "status": self.status, "error": self.error}
+
+
+def allowed_names() -> set[str] | None:
+    """SECONDME_LOAD_PLUGINS="a,b" loads only third-party plugins a and b; set but empty loads none."""
+    raw = os.environ.get(LOAD_ENV)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
 
 class PluginHost:
-    def __init__(self) -> None:
+    def __init__(self, disabled: Iterable[str] = ()) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
         self.failed: dict[str, str] = {}
+        self.disabled = set(disabled)
+        self.info: dict[str, PluginInfo] = {}
+        self._tools: dict[str, Tool] | None = None
+        self._integrations: dict[tuple[str, str], Integration] | None = None
 
-    def register(self, plugin: object, name: str | None = None) -> str:
-        return self.pm.register(plugin, name=name)
+    # -- loading ---------------------------------------------------------------------------------
+    def register(self, plugin: object, name: str | None = None, version: str = "", source: str = "runtime") -> str | None:
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if name in self.disabled:
+            log.info("plugin %s is disabled in the settings", name)
+            return None
+        if self.pm.has_plugin(name) or self.pm.get_plugin(name) is not None:
+            log.warning("a plugin named %s is already loaded; %s skipped", name, source)
+            return None
+        try:
+            registered = self.pm.register(plugin, name=name)
+        except Exception as exc:  # pluggy validates hook signatures at registration
+            self._record_failure(name, version, source, exc)
+            return None
+        self.info[name] = PluginInfo(name, version, source, self._hooks_of(plugin))
+        self._tools = self._integrations = None
+        return registered
 
-    def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any] | None = None) -> Verdict:
-        """Every plugin's verdict on the candidate, combined deterministically (see plugins.api)."""
-        verdicts = []
-        for impl in self.pm.hook.check_memory.get_hookimpls():
+    def load_all(self, plugins_dir: Path | None = None) -> None:
+        self.load_builtins()
+        self.load_entry_points()
+        if plugins_dir is not None:
+            self.load_folder(plugins_dir)
+
+    def load_builtins(self) -> None:
+        from plugins.builtin import BUILTINS
+        from assistant import __version__
+
+        for name, value in BUILTINS:
+            # The same EntryPoint.load() a third-party plugin goes through.
+            ep = metadata.EntryPoint(name=name, value=value, group=hookspecs.ENTRY_POINT_GROUP)
+            try:
+                obj = ep.load()
+                plugin = obj() if inspect.isclass(obj) else obj
+            except Exception as exc:
+                self._record_failure(name, __version__, "builtin", exc)
+                continue
+            self.register(plugin, name=name, version=__version__, source="builtin")
+
+    def load_entry_points(self) -> None:
+        allowed = allowed_names()
+        for ep in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue
+            dist = getattr(ep, "dist", None)
+            version = dist.version if dist is not None else ""
+            source = f"entry point {dist.name if dist is not None else ep.value}"
+            try:
+                obj = ep.load()
+                plugin = obj() if inspect.isclass(obj) else obj
+            except Exception as exc:
+                self._record_failure(ep.name, version, source, exc)
+                continue
+            self.register(plugin, name=ep.name, version=version, source=source)
+
+    def load_folder(self, folder: Path) -> None:
+        """Loose `*.py` files; each must resolve inside the folder (a symlink pointing elsewhere is refused)."""
+        if not folder.is_dir():
+            return
+        allowed = allowed_names()
+        root = folder.resolve()
+        for path in sorted(folder.glob("*.py")):
+            name = path.stem
+            if allowed is not None and name not in allowed:
+                continue
+            real = path.resolve()
+            if not real.is_relative_to(root) or not real.is_file():
+                self._record_failure(name, "", str(path), UserError(f"{path} resolves outside {root}; refused"))
+                continue
+            try:
+                spec = importlib.util.spec_from_file_location(f"secondme_plugin_{name}", real)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = module
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                sys.modules.pop(f"secondme_plugin_{name}", None)
+                self._record_failure(name, "", str(real), exc)
+                continue
+            self.register(module, name=name, version=str(getattr(module, "__version__", "")), source=str(real))
+
+    # -- calling hooks ---------------------------------------------------------------------------
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call one hook on every plugin, each guarded: a plugin that raises is disabled, the rest still run."""
+        results = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):  # registration order
             name = self.pm.get_name(impl.plugin)
             try:
-                verdict = impl.function(candidate=candidate, context=context or {})
+                result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             except Exception as exc:
                 self._disable(name, impl.plugin, exc)
                 continue
-            if verdict is not None:
-                verdicts.append(verdict if verdict.plugin else _named(verdict, name))
+            results.append((name, result))
+        return results
+
+    def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any] | None = None) -> Verdict:
+        """Every plugin's verdict on the candidate, combined deterministically (see plugins.api)."""
+        verdicts = [v if v.plugin else replace(v, plugin=name)
+                    for name, v in self.call("check_memory", candidate=candidate, context=context or {})
+                    if v is not None]
         return combine_verdicts(verdicts)
+
+    def tools(self) -> dict[str, Tool]:
+        if self._tools is None:
+            self._tools = self._collect("register_tools", Tool)
+        return self._tools
+
+    def integrations(self) -> dict[tuple[str, str], Integration]:
+        """Importers and exporters keyed by (kind, name)."""
+        if self._integrations is None:
+            found = self._collect("register_integrations", Integration)
+            self._integrations = {(i.kind, i.name): i for i in found.values()}
+        return self._integrations
+
+    def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
+        import jsonschema
+
+        tool = self.tools().get(name)
+        if tool is None:
+            raise UserError(f"No tool named '{name}'; available: {', '.join(sorted(self.tools())) or 'none'}.")
+        try:
+            jsonschema.validate(arguments, tool.parameters)
+        except jsonschema.ValidationError as exc:
+            raise UserError(f"Bad arguments for tool '{name}': {exc.message}.") from None
+        return tool.function(**arguments)
+
+    def on_turn(self, turn: dict[str, Any]) -> None:
+        self.call("on_turn", turn=turn)
+
+    def startup(self, app: Any) -> None:
+        self.call("startup", app=app)
+
+    def shutdown(self, app: Any) -> None:
+        self.call("shutdown", app=app)
+
+    def register_commands(self, cli: Any) -> None:
+        self.call("register_commands", cli=cli)
+
+    def list(self) -> list[PluginInfo]:
+        return sorted(self.info.values(), key=lambda i: (i.source != "builtin", i.name))
+
+    # -- internals -------------------------------------------------------------------------------
+    def _collect(self, hook: str, kind: type) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            plugin_name = self.pm.get_name(impl.plugin)
+            collected: list[Any] = []
+
+            def register(item: Any, _collected=collected) -> None:
+                if not isinstance(item, kind):
+                    raise TypeError(f"register() takes a plugins.api.{kind.__name__}, got {type(item).__name__}")
+                _collected.append(item)
+
+            try:
+                impl.function(**{arg: register for arg in impl.argnames})
+            except Exception as exc:
+                self._disable(plugin_name, impl.plugin, exc)
+                continue
+            for item in collected:
+                key = item.name if kind is Tool else f"{item.kind}:{item.name}"
+                if key in found:
+                    log.warning("%s %s from %s ignored: %s already provides it", kind.__name__, key, plugin_name,
+                                found[key].plugin)
+                    continue
+                found[key] = replace(item, plugin=item.plugin or plugin_name)
+        return found
+
+    @staticmethod
+    def _hooks_of(plugin: object) -> list[str]:
+        names = [n for n in dir(plugin) if hasattr(hookspecs, n) and callable(getattr(plugin, n, None))]
+        return sorted(n for n in names if getattr(getattr(plugin, n), f"{hookspecs.PROJECT}_impl", None) is not None)
+
+    def _record_failure(self, name: str, version: str, source: str, exc: BaseException) -> None:
+        log.error("plugin %s (%s) failed to load: %s: %s", name, source, type(exc).__name__, exc)
+        self.failed[name] = f"{type(exc).__name__}: {exc}"
+        self.info[name] = PluginInfo(name, version, source, [], status="failed", error=self.failed[name])
 
     def _disable(self, name: str, plugin: object, exc: Exception) -> None:
         log.error("plugin %s raised %s: %s; disabled for this session", name, type(exc).__name__, exc)
         self.failed[name] = f"{type(exc).__name__}: {exc}"
+        if name in self.info:
+            self.info[name].status, self.info[name].error = "failed", self.failed[name]
         self.pm.unregister(plugin)
-
-
-def _named(verdict: Verdict, plugin: str) -> Verdict:
-    from dataclasses import replace
-
-    return replace(verdict, plugin=plugin)
+        self._tools = self._integrations = None

@@ -26,6 +26,9 @@ app = typer.Typer(
 )
 
 _app_instance = None
+# Plugins are loaded before the command line is parsed, so their register_commands hooks can add commands;
+# the App then adopts this same host instead of loading every plugin a second time.
+_plugin_host = None
 
 
 def get_app():
@@ -35,7 +38,25 @@ def get_app():
         from assistant.app import App
 
         _app_instance = App()
+        if _plugin_host is not None:
+            _app_instance.__dict__["plugins"] = _plugin_host
+            _plugin_host.startup(_app_instance)
     return _app_instance
+
+
+def load_plugin_commands() -> None:
+    """Let every plugin add its commands. Bad settings are reported later by the command that needs them."""
+    global _plugin_host
+    from assistant.config import load_settings
+    from plugins.manager import PluginHost
+
+    try:
+        settings = load_settings()
+    except UserError:
+        return
+    _plugin_host = PluginHost(disabled=settings.disabled_plugins)
+    _plugin_host.load_all(settings.plugins_dir)
+    _plugin_host.register_commands(app)
 
 
 def print_json(data: Any) -> None:
@@ -78,6 +99,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     from assistant.app import storage_error_message
 
     try:
+        load_plugin_commands()
         app(args=argv, prog_name="secondme", standalone_mode=False)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -111,4 +133,6 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 # Command groups register themselves on import.
-from assistant.cli import chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds  # noqa: E402,F401
+from assistant.cli import (  # noqa: E402,F401
+    chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds, plugin_cmds, server_cmds,
+)

@@ -1,0 +1,126 @@
+"""plugins, check, import, export: the plugin-facing commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from assistant.cli import app, get_app, print_json
+from storage.errors import UserError
+
+
+@app.command("plugins")
+def list_plugins(as_json: bool = typer.Option(False, "--json", help="Print a JSON list.")) -> None:
+    """List loaded plugins: name, version, source and the hooks each implements."""
+    host = get_app().plugins
+    rows = [p.to_json() for p in host.list()]
+    if as_json:
+        print_json(rows)
+        return
+    for p in rows:
+        state = "" if p["status"] == "loaded" else f"  FAILED: {p['error']}"
+        typer.echo(f"{p['name']} {p['version'] or '-'}  ({p['source']})  hooks: {', '.join(p['hooks']) or 'none'}{state}")
+
+
+def _read_inputs(file: Optional[str]) -> list[tuple[str, dict]]:
+    """One input per line: plain text, or a JSON object with a `text` field (JSON Lines)."""
+    if file in (None, "-"):
+        raw = sys.stdin.buffer.read()
+        where = "standard input"
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise UserError(f"File not found: {path}" if not path.exists() else f"{path} is a folder; give a text file.")
+        raw = path.read_bytes()
+        where = str(path)
+    if b"\x00" in raw[:8192]:
+        raise UserError(f"{where} is a binary file; give text, one input per line.")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{where} is not valid UTF-8 (at byte {exc.start}); convert it first.") from None
+    inputs = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"Line {number} of {where} starts like JSON but is not ({exc.msg}).") from None
+            if not isinstance(obj.get("text"), str):
+                raise UserError(f"Line {number} of {where} is a JSON object without a string 'text' field.")
+            inputs.append((obj["text"], obj))
+        else:
+            inputs.append((line, {}))
+    return inputs
+
+
+@app.command()
+def check(
+    file: Optional[str] = typer.Argument(None, help="A text or JSON Lines file; '-' or nothing reads standard input."),
+    source: str = typer.Option("document", "--source", help="Judge as if from: user, assistant, document, plugin, api."),
+) -> None:
+    """Run the write-path checks on text without storing anything; one JSON verdict per input line."""
+    from assistant.memory.manager import DEFAULT_TRUST
+    from plugins.api import MemoryCandidate
+
+    inputs = _read_inputs(file)
+    if not inputs:
+        raise UserError("Nothing to check: the input has no non-empty lines.")
+    a = get_app()
+    vectors = a.embedder.embed([t for t, _ in inputs])
+    has_memories = a.memory.count(status="active") > 0
+    for (text, extra), vector in zip(inputs, vectors):
+        src = extra.get("source", source)
+        if src not in DEFAULT_TRUST:
+            raise UserError(f"Unknown source '{src}'; use one of: {', '.join(DEFAULT_TRUST)}.")
+        candidate = MemoryCandidate(text=text, kind=extra.get("kind", "fact"), source=src,
+                                    trust=float(extra.get("trust", DEFAULT_TRUST[src])))
+        similar = [h.memory for h in a.memory.recall(text, k=5)] if has_memories else []
+        verdict = a.plugins.check_memory(candidate, {"similar": similar, "embedding": vector})
+        out = {"verdict": verdict.decision, "reasons": [r for r in verdict.reason.split("; ") if r],
+               "score": round(verdict.score, 4)}
+        if verdict.contradicts_ids:
+            out["contradicts"] = list(verdict.contradicts_ids)
+        if extra.get("id") is not None:
+            out["id"] = extra["id"]
+        typer.echo(json.dumps(out, ensure_ascii=False))
+
+
+def _integration(kind: str, name: str):
+    found = get_app().plugins.integrations()
+    if (kind, name) not in found:
+        names = sorted(n for k, n in found if k == kind)
+        raise UserError(f"No {kind}er named '{name}'; available: {', '.join(names) or 'none'}.")
+    return found[(kind, name)]
+
+
+@app.command("import")
+def import_(
+    kind: str = typer.Argument(..., help="obsidian (a folder of notes), chatgpt (conversations.json) or json."),
+    path: Path = typer.Argument(..., help="The folder or file to import."),
+    as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
+) -> None:
+    """Import notes or chat history as document memories (each passes the write-path checks)."""
+    report = _integration("import", kind).function(get_app(), path)
+    if as_json:
+        print_json(report.to_json())
+        return
+    typer.echo(f"Imported {report.stored} memories from {path}.")
+    for line in report.skipped:
+        typer.echo(f"skipped {line}", err=True)
+
+
+@app.command("export")
+def export(
+    kind: str = typer.Argument(..., help="json or markdown."),
+    path: Path = typer.Argument(..., help="The file to write (or a folder to write into)."),
+) -> None:
+    """Export every memory (all statuses except deleted) to a JSON or Markdown file."""
+    count = _integration("export", kind).function(get_app(), path)
+    typer.echo(f"Exported {count} memories to {path}.")

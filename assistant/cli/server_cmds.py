@@ -1,0 +1,41 @@
+"""serve (the local HTTP API) and mcp (the MCP stdio server)."""
+
+from __future__ import annotations
+
+import typer
+
+from assistant.cli import app, get_app
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default from settings: api_port)."),
+    show_token: bool = typer.Option(False, "--show-token", help="Print the bearer token and exit."),
+    rotate_token: bool = typer.Option(False, "--rotate-token", help="Make a new token (the old one stops working)."),
+) -> None:
+    """Serve the local API on 127.0.0.1: OpenAI-compatible /v1/chat/completions and /v1/memories."""
+    from assistant.api.token import get_or_create_token
+
+    token, where = get_or_create_token(rotate=rotate_token)
+    if show_token:
+        typer.echo(token)
+        return
+    import uvicorn
+
+    from assistant.api.server import create_api
+
+    a = get_app()
+    port = port or a.settings.api_port
+    typer.echo(f"secondme API on http://127.0.0.1:{port}/v1 (bearer token in {where}; "
+               "print it with: secondme serve --show-token)", err=True)
+    # Loopback only, on purpose: no option binds another address.
+    uvicorn.run(create_api(a, token), host="127.0.0.1", port=port, log_level="warning", server_header=False,
+                proxy_headers=False)
+
+
+@app.command()
+def mcp() -> None:
+    """Run the MCP server on standard input/output, exposing the recall and remember tools."""
+    from assistant.api.mcp_server import create_mcp_server
+
+    create_mcp_server(get_app()).run("stdio")
