@@ -23,7 +23,8 @@ def check_memory(candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict
     """Judge a memory before it is stored. Return a Verdict, or None to abstain.
 
     `context` holds read-only helpers, e.g. `context["similar"]`: the nearest active memories
-    (list of MemoryRecord) so conflict checks need no database access of their own.
+    (list of MemoryRecord) so conflict checks need no database access of their own, and
+    `context["embedding"]`: the candidate's L2-normalised vector (numpy array) when the write path has one.
     """
 
 

@@ -311,7 +311,8 @@ class WritePath:
         candidate = MemoryCandidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,
                                     session_id=row.session_id, slot_key=row.slot_key, subject=row.subject,
                                     valid_from=row.valid_from, provenance=dict(row.provenance or {}))
-        return host.check_memory(candidate, {"similar": similar})
+        # The candidate's vector rides along so plugins (the poisoning guard) need not embed it again.
+        return host.check_memory(candidate, {"similar": similar, "embedding": vector})
 
     def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: "_Batch"):
         before = ledger.snapshot(original)
