@@ -88,6 +88,9 @@ _PAST_N = re.compile(rf"\b(?:in\s+|over\s+|during\s+|within\s+)?(?:the\s+)?(?:la
 _LAST_UNIT = re.compile(r"\b(last|this|previous|past)\s+(day|week|weekend|month|year)\b", re.I)
 _DAY_WORD = re.compile(r"\b(today|tonight|yesterday|the day before yesterday)\b", re.I)
 _WEEKDAY = re.compile(r"\b(?:last|on|this|past)\s+(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+_PAST_VERBS = frozenset("""began became bought built came did drove fell felt found flew gave got had heard knew
+    left lost made met paid put quit ran said sold sent spent started stood took taught thought told went won
+    wrote broke chose""".split())
 _RELATION = re.compile(r"\b(before|after|since)\b", re.I)
 _EVENT = re.compile(r"\b(before|after|since)\s+((?:i|we|my|our|he|she|they|you|your|his|her|their)\b[^?.!,;]*)", re.I)
 
@@ -200,7 +203,8 @@ def find_time_range(text: str, reference: datetime | None = None) -> TimeRange |
             return _relate(text, m, _day(year, 1, 1), _day(year + 1, 1, 1))
     if m := _EVENT.search(text):
         clause = m.group(2).strip()
-        if len(clause.split()) >= 2:  # "before I moved", not a bare "before you"
+        # An event is something that happened: "before I moved", "after she left", not "before you go".
+        if any(w.endswith("ed") or w in _PAST_VERBS for w in clause.lower().split()[1:]):
             relation = "before" if m.group(1).lower() == "before" else "after"
             return TimeRange(phrase=m.group(0).strip(), event=clause, relation=relation)
     return None

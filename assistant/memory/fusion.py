@@ -93,33 +93,25 @@ def rerank_factor(recency_value: float, retention_value: float, recency_weight: 
         1.0 + recency_weight + retention_weight)
 
 
-def mmr(candidates: Sequence[int], relevance: Mapping[int, float], similarity: Callable[[int, int], float],
+def mmr(candidates: Sequence[int], relevance: Mapping[int, float], vectors: Mapping[int, np.ndarray],
         k: int, lambda_: float) -> list[int]:
     """Maximal marginal relevance (Carbonell & Goldstein, 1998): pick, one at a time, the item that is most
-    relevant and least like those already picked. lambda_ = 1 keeps the relevance order."""
+    relevant and least like those already picked (cosine of L2-normalised vectors; an item without a vector
+    counts as unlike everything). lambda_ = 1 keeps the relevance order."""
     pool = list(candidates)
     if lambda_ >= 1.0 or len(pool) <= 1:
         return pool[:k]
+    dim = next((len(v) for v in vectors.values()), 1)
+    matrix = np.array([vectors.get(c, np.zeros(dim)) for c in pool], dtype=np.float32)
     top = max(relevance[c] for c in pool) or 1.0
+    rel = np.array([relevance[c] / top for c in pool])
+    best_sim = np.zeros(len(pool))
+    left = np.ones(len(pool), dtype=bool)
     chosen: list[int] = []
-    best_sim = {c: 0.0 for c in pool}
-    while pool and len(chosen) < k:
-        pick = max(pool, key=lambda c: lambda_ * relevance[c] / top - (1 - lambda_) * best_sim[c])
-        chosen.append(pick)
-        pool.remove(pick)
-        for c in pool:
-            best_sim[c] = max(best_sim[c], similarity(c, pick))
+    while left.any() and len(chosen) < k:
+        value = np.where(left, lambda_ * rel - (1 - lambda_) * best_sim, -np.inf)
+        pick = int(np.argmax(value))  # ties go to the earlier (more relevant) item
+        chosen.append(pool[pick])
+        left[pick] = False
+        best_sim = np.maximum(best_sim, matrix @ matrix[pick])
     return chosen
-
-
-def cosine_lookup(ids: Sequence[int], vectors: np.ndarray) -> Callable[[int, int], float]:
-    """similarity(a, b) over L2-normalised vectors; ids without a vector count as unlike everything."""
-    index = {i: n for n, i in enumerate(ids)}
-    gram = vectors @ vectors.T if len(ids) else np.zeros((0, 0))
-
-    def similarity(a: int, b: int) -> float:
-        if a in index and b in index:
-            return float(gram[index[a], index[b]])
-        return 0.0
-
-    return similarity

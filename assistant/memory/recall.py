@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
 from sqlalchemy import select
 
 from assistant.memory import fusion
@@ -39,6 +38,8 @@ if TYPE_CHECKING:
 DEFAULT_STATUSES = ("active",)
 HISTORY_STATUSES = ("active", "superseded", "archived")
 DAY = 86400.0
+MMR_HEAD = 40
+FEEDBACK_POOL = 100  # candidates whose texts give the expansion words their rarity
 
 
 @dataclass
@@ -121,7 +122,8 @@ class Recaller:
             added_terms: list[str] = []
             if st.recall_expansion_terms > 0 and st.recall_weight_expansion > 0 and fused:
                 head = sorted(fused, key=lambda i: -fused[i])[:st.recall_expansion_docs]
-                added_terms = expansion_terms([meta[i].text for i in head], [meta[i].text for i in allowed],
+                wider = sorted(fused, key=lambda i: -fused[i])[:FEEDBACK_POOL]
+                added_terms = expansion_terms([meta[i].text for i in head], [meta[i].text for i in wider],
                                               query, st.recall_expansion_terms)
                 if added_terms:
                     expanded = KeywordIndex.search(s, query, pool, statuses, extra_terms=added_terms)
@@ -160,13 +162,10 @@ class Recaller:
                         "retention": ret, "rerank_factor": factor}
 
         order = sorted(final, key=lambda i: (-final[i], i))
-        head = order[:max(3 * k, 30)]
+        # Diversify only the head: that is what a reader (or the prompt) sees, and it keeps MMR cheap.
+        head = order[:min(max(2 * k, 20), MMR_HEAD)]
         if st.recall_mmr_lambda < 1.0 and len(head) > 1:
-            vectors = self.app.vector_index.vectors(head)
-            known = [i for i in head if i in vectors]
-            matrix = np.array([vectors[i] for i in known], dtype=np.float32).reshape(len(known), -1)
-            similarity = fusion.cosine_lookup(known, matrix)
-            head = fusion.mmr(head, final, similarity, len(head), st.recall_mmr_lambda)
+            head = fusion.mmr(head, final, self.app.vector_index.vectors(head), len(head), st.recall_mmr_lambda)
         chosen = (head + order[len(head):])[:k]
 
         with self.app.db.session() as s:
