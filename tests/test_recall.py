@@ -145,3 +145,22 @@ def test_empty_and_stopword_queries(app):
         app.memory.recall("   ")
     assert app.memory.recall("the", k=1)  # a stop-word-only query still gets an answer
     assert app.memory.recall('"NEAR(* OR" AND', k=1) is not None  # FTS5 syntax is plain text
+
+
+def test_cli_recall_as_of_and_history(app):
+    from tests.conftest import run_cli
+
+    june = app.memory.remember("Painted the fence green.", at=d(2023, 6, 13))
+    app.memory.remember("Painted the fence blue.", at=d(2023, 1, 2))
+    old = app.memory.remember("Painted the fence red.", at=d(2022, 1, 2))
+    app.memory.forget(old.id)
+    app.close()
+    import json
+
+    out = run_cli("recall", "what did I paint yesterday?", "--as-of", "2023-06-14", "-k", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["id"] == june.id
+    out = run_cli("recall", "fence red", "--history", "--json")
+    assert old.id in [h["id"] for h in json.loads(out.stdout)]
+    bad = run_cli("recall", "fence", "--as-of", "qqq never")
+    assert bad.returncode == 2 and "Cannot understand the date" in bad.stderr.decode()
