@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     recall_weight_expansion: float = Field(0.5, ge=0.0, description="Weight of the query-expanded keyword ranks.")
     recall_expansion_terms: int = Field(5, ge=0, le=50, description="Words pseudo-relevance feedback adds; 0 = off.")
     recall_expansion_docs: int = Field(3, ge=1, le=50, description="Best texts the expansion words come from.")
-    recall_neighbour_weight: float = Field(0.5, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
+    recall_neighbour_weight: float = Field(0.2, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
     recall_neighbour_window: int = Field(1, ge=0, le=5, description="Turns on each side counted as neighbours.")
     recall_session_weight: float = Field(0.2, ge=0.0, description="Boost from the score of the item's session.")
     recall_time_mode: str = Field("boost", pattern="^(boost|filter|off)$",
