@@ -6,7 +6,7 @@ Pure functions on ids, scores and vectors, so each rule is tested on its own (te
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
