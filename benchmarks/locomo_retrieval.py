@@ -11,7 +11,7 @@ over turns (bm25s, k1 1.2, b 0.75, English stop words), dense-only (the product'
 and naive reciprocal rank fusion of the two (k 60, top 200 each).
 
     python benchmarks/locomo_retrieval.py            # all 10 conversations
-    python benchmarks/locomo_retrieval.py --quick    # 2 conversations, within about a minute
+    python benchmarks/locomo_retrieval.py --quick    # 1 conversation, within about a minute
     python benchmarks/locomo_retrieval.py --json     # last line: one JSON object of figures
 """
 
@@ -296,7 +296,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="two conversations (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="one conversation (about a minute)")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     parser.add_argument("--conversations", type=int, default=None, help="how many conversations (default all)")
     parser.add_argument("--data", default=str(DATA), help="path to locomo10.json")
@@ -309,9 +309,24 @@ def main() -> None:
         print(f"LoCoMo data not found at {args.data}; skipping (see ../shared/data/README.md).")
         return
     if args.conversations is None:
-        args.conversations = 2 if args.quick else 10
+        args.conversations = 1 if args.quick else 10
     if args.model and not Path(args.model).is_file():
         parser.error(f"--model {args.model}: no such file")
+    if args.with_extraction:
+        try:
+            from assistant.memory import extraction  # noqa: F401
+        except ImportError:
+            parser.error("--with-extraction: fact extraction is not on this branch yet (it is being built on "
+                         "branch memwrite); run without it")
+    if args.settings:
+        from assistant.config import Settings
+
+        try:
+            unknown = set(json.loads(args.settings)) - set(Settings.model_fields)
+        except (ValueError, TypeError):
+            parser.error('--settings takes a JSON object, e.g. {"recall_mmr_lambda": 1}')
+        if unknown:
+            parser.error(f"--settings: unknown setting(s) {', '.join(sorted(unknown))}")
     result = run(args)
     print_table(result)
     if args.json:
