@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     max_tokens: int = Field(512, ge=1)
 
+    # Privacy
+    encrypt_database: bool = Field(True, description="Keep the database encrypted at rest (SQLCipher).")
+    secrets_backend: str = Field("auto", description="auto (OS keyring, else a 0600 file), keyring, or file.")
+
     # Recall
     recall_k: int = Field(10, ge=1, le=200)
 
@@ -82,6 +86,15 @@ class Settings(BaseSettings):
     @property
     def plugins_dir(self) -> Path:
         return self.home / "plugins"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.home / "backups"
+
+    @property
+    def config_dir(self) -> Path:
+        """Where settings and the fallback secrets file live (the data folder itself when SECONDME_HOME is set)."""
+        return config_file().parent
 
 
 def load_settings(**overrides) -> Settings:
