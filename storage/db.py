@@ -127,7 +127,7 @@ class Database:
     def __init__(self, path: Path, key: bytes | None = None):
         self.path = Path(path)
         self.encrypted = key is not None
-        self._key = key
+        self.key = key  # in memory only: backup and restore re-key copies with it
         state = file_state(self.path)
         if self.encrypted and state == "plain":
             encrypt_plain_database(self.path, key)
@@ -145,7 +145,7 @@ class Database:
 
     def raw_connection(self, **kwargs):
         """A DB-API connection outside the pool, already unlocked (the backup API needs one)."""
-        return connect(self.path, self._key, **kwargs)
+        return connect(self.path, self.key, **kwargs)
 
     # -- schema ---------------------------------------------------------------------------------
     def schema_revision(self) -> str | None:
