@@ -107,8 +107,6 @@ class SecretStore:
                 self._keyring.delete_password(self.service, _INDEX)
             except keyring.errors.PasswordDeleteError:
                 pass
-        if self.file.exists() and not self._read_file():
-            self.file.unlink()
         return removed
 
     # -- the keys this app needs -----------------------------------------------------------------
@@ -162,6 +160,9 @@ class SecretStore:
             everything[self.service] = mine
         else:
             everything.pop(self.service, None)
+        if not everything:  # the last secret of the last data folder: no file at all
+            self.file.unlink(missing_ok=True)
+            return
         self.file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
         try:

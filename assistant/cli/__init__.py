@@ -72,7 +72,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     from assistant.app import storage_error_message
 
     try:
-        app(args=argv, prog_name="secondme", standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of raising it.
+        code = app(args=argv, prog_name="secondme", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
