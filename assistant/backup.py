@@ -136,11 +136,14 @@ def list_backups(app: "App") -> list[str]:
 # -- restore ------------------------------------------------------------------------------------------
 def _open_backup(path: Path, data_key: bytes | None, passphrase: str | None):
     """A connection to the backup and the key SQL that unlocked it; a clear error when nothing does."""
-    state = file_state(path)
-    if state in ("missing",):
-        raise UserError(f"No backup at {path}; give the path of a file made by `secondme backup`.")
     if path.is_dir():
         raise UserError(f"{path} is a folder; give the backup file inside it.")
+    try:
+        state = file_state(path)
+    except OSError as exc:
+        raise UserError(f"Cannot read {path} ({exc.strerror}); check its permissions.") from None
+    if state == "missing":
+        raise UserError(f"No backup at {path}; give the path of a file made by `secondme backup`.")
     if state == "empty":
         raise UserError(f"{path} is empty; it is not a secondme backup.")
     attempts: list[str | None] = []
