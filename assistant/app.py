@@ -66,6 +66,8 @@ class App:
         from assistant.memory import MemoryManager
 
         self.memory = MemoryManager(self)
+        # Replay vector writes a crash left in the outbox (one cheap query when there are none).
+        self.memory.sync_vector_index()
 
     @cached_property
     def secrets(self):
