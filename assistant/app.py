@@ -119,6 +119,8 @@ def storage_error_message(exc: BaseException) -> str | None:
             return "The database is busy in another secondme process; try again in a moment."
     if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
         return "The disk is full; free some space and try again (nothing stored was lost)."
+    if "disk is full" in text or "no space left on device" in text:  # Chroma's own SQLite and HNSW files too
+        return "The disk is full; free some space and try again (nothing stored was lost)."
     if "not a database" in text:
         return "The database file is damaged or encrypted with another key; restore a backup or set SECONDME_HOME."
     return None
