@@ -222,6 +222,7 @@ def _configurer(key: bytes | None):
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes; WAL keeps it consistent
         cur.execute("PRAGMA secure_delete=ON")  # a deleted memory's text is overwritten, not left in free pages
+        cur.execute("PRAGMA temp_store=MEMORY")  # big sorts never spill rows into temporary files on disk
         cur.close()
 
     return configure
