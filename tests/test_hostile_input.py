@@ -30,7 +30,7 @@ many_words = st.integers(min_value=100, max_value=4000).map(lambda n: " OR ".joi
 hostile_text = st.one_of(many_words, st.text(any_char, max_size=300), st.text(control_chars, max_size=50), fts_soup, json_like,
                          path_like, huge, st.text(max_size=20).map(lambda t: t + "\u202e\u200b\ufeff" + t))
 
-FUZZ = settings(max_examples=120, deadline=10_000, derandomize=True, database=None,
+FUZZ = settings(max_examples=120, deadline=20_000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 SEEN = {"remember": {"stored": 0, "refused": 0}, "recall": {"answered": 0, "refused": 0}}
