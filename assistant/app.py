@@ -31,6 +31,28 @@ def _check_writable(settings: Settings) -> None:
         ) from None
 
 
+def open_database(settings: Settings, secrets) -> Database:
+    """The database, encrypted with the data key when encryption is on; migrated to the newest schema.
+
+    A lock file serialises first start-ups: two processes must never each create a data key for one database.
+    """
+    from filelock import FileLock
+
+    from storage.db import file_state
+
+    with FileLock(str(settings.home / ".open.lock")):
+        key = None
+        if settings.encrypt_database:
+            state = file_state(settings.db_path)
+            key = secrets.data_key(create=state in ("missing", "empty", "plain"))
+            if key is None:
+                raise UserError(f"The database {settings.db_path} is encrypted but its key is not in "
+                                f"{secrets.backend_name}; restore the key, or restore a backup with `secondme restore`.")
+        db = Database(settings.db_path, key)
+        db.migrate()
+    return db
+
+
 class App:
     """Owns the database, the embedder, the indexes and the services built on them.
 
@@ -40,11 +62,19 @@ class App:
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or load_settings()
         _check_writable(self.settings)
-        self.db = Database(self.settings.db_path)
-        self.db.migrate()
+        self.db = open_database(self.settings, self.secrets)
         from assistant.memory import MemoryManager
 
         self.memory = MemoryManager(self)
+        # Replay vector writes a crash left in the outbox (one cheap query when there are none).
+        self.memory.sync_vector_index()
+
+    @cached_property
+    def secrets(self):
+        from assistant.secrets import SecretStore
+
+        s = self.settings
+        return SecretStore(s.home, s.config_dir, s.secrets_backend)
 
     @cached_property
     def embedder(self):
@@ -115,6 +145,8 @@ def storage_error_message(exc: BaseException) -> str | None:
             return "The database is busy in another secondme process; try again in a moment."
     if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
         return "The disk is full; free some space and try again (nothing stored was lost)."
-    if isinstance(orig, sqlite3.DatabaseError) and "not a database" in text:
+    if "disk is full" in text or "no space left on device" in text:  # Chroma's own SQLite and HNSW files too
+        return "The disk is full; free some space and try again (nothing stored was lost)."
+    if "not a database" in text:
         return "The database file is damaged or encrypted with another key; restore a backup or set SECONDME_HOME."
     return None

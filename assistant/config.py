@@ -59,6 +59,10 @@ class Settings(BaseSettings):
         "truthfully. Use the recalled notes when they help; say so when you do not know.",
         description="The assistant's standing instructions, first in every prompt.")
 
+    # Privacy
+    encrypt_database: bool = Field(True, description="Keep the database encrypted at rest (SQLCipher).")
+    secrets_backend: str = Field("auto", description="auto (OS keyring, else a 0600 file), keyring, or file.")
+
     # Recall (see assistant/memory/recall.py for what each step does)
     recall_k: int = Field(10, ge=1, le=200)
     recall_pool: int = Field(200, ge=10, le=2000, description="Candidates each retriever hands to fusion.")
@@ -124,6 +128,15 @@ class Settings(BaseSettings):
     @property
     def plugins_dir(self) -> Path:
         return self.home / "plugins"
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.home / "backups"
+
+    @property
+    def config_dir(self) -> Path:
+        """Where settings and the fallback secrets file live (the data folder itself when SECONDME_HOME is set)."""
+        return config_file().parent
 
 
 def save_settings(**changes) -> Path:

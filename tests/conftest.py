@@ -52,4 +52,15 @@ def run_cli(*args: str, input: bytes | None = None, env: dict | None = None, tim
     )
 
 
+def open_db_file():
+    """A DB-API connection to the test home's database file, unlocked with its data key (encrypted by default)."""
+    from assistant.config import load_settings
+    from assistant.secrets import SecretStore
+    from storage.db import connect
+
+    s = load_settings()
+    key = SecretStore(s.home, s.config_dir, s.secrets_backend).data_key(create=False) if s.encrypt_database else None
+    return connect(s.db_path, key)
+
+
 from tests.llm_fixtures import chat_app, chat_model  # noqa: E402,F401  (the shared real chat model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from tests.conftest import run_cli
+from tests.conftest import open_db_file, run_cli
 
 
 def test_remember_then_recall_returns_it_first_without_any_llm(home):
@@ -73,16 +73,14 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path):
 
 
 def test_newer_schema_database_is_refused_with_exit_2(home):
-    import sqlite3
-
     assert run_cli("remember", "I was here first").returncode == 0
-    con = sqlite3.connect(home / "secondme.db")
+    con = open_db_file()
     con.execute("UPDATE alembic_version SET version_num = '9999_future'")
     con.commit()
     con.close()
     out = run_cli("recall", "first")
     assert out.returncode == 2 and "newer than this version" in out.stderr.decode()
-    con = sqlite3.connect(home / "secondme.db")
+    con = open_db_file()
     assert con.execute("SELECT text FROM memories").fetchall() == [("I was here first",)]
 
 

@@ -100,7 +100,10 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     try:
         load_plugin_commands()
-        app(args=argv, prog_name="secondme", standalone_mode=False)
+        # Without standalone mode click returns a typer.Exit's code instead of raising it.
+        code = app(args=argv, prog_name="secondme", standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -134,5 +137,5 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 # Command groups register themselves on import.
 from assistant.cli import (  # noqa: E402,F401
-    chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds, plugin_cmds, server_cmds,
+    backup_cmds, chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds, plugin_cmds, server_cmds,
 )

@@ -78,14 +78,26 @@ def _chat_model(settings) -> Check:
 
 
 def _keyring(settings) -> Check:
-    import keyring
-    from keyring.backends import fail
+    from assistant.cli import get_app
 
-    backend = keyring.get_keyring()
-    if isinstance(backend, fail.Keyring):
-        return Check("keyring", "WARN", "no OS keyring backend found",
-                     "secrets fall back to a file only you can read; install a Secret Service (e.g. gnome-keyring)")
-    return Check("keyring", "OK", type(backend).__module__ + "." + type(backend).__name__)
+    store = get_app().secrets
+    if store.warning:
+        mode = store.file_mode()
+        if mode is not None and mode != 0o600:
+            return Check("keyring", "FAIL", f"{store.file} has mode {mode:o}: other users may read your keys",
+                         f"run: chmod 600 {store.file}")
+        return Check("keyring", "WARN", store.warning,
+                     "install and unlock a Secret Service (e.g. gnome-keyring), or accept the 0600 file")
+    return Check("keyring", "OK", store.backend_name)
+
+
+def _encryption(settings) -> Check:
+    from assistant.cli import get_app
+
+    if not get_app().db.encrypted:
+        return Check("encryption", "WARN", "the database is NOT encrypted at rest (encrypt_database = false)",
+                     "set encrypt_database = true; the next start encrypts it in place")
+    return Check("encryption", "OK", "database encrypted with SQLCipher (AES-256), key in " + get_app().secrets.backend_name)
 
 
 def _display(settings) -> Check:
@@ -94,7 +106,7 @@ def _display(settings) -> Check:
     return Check("display", "WARN", "no display: the desktop window cannot open", "use `secondme chat` in a terminal")
 
 
-CHECKS: list[Callable] = [_data_dir, _database, _indexes, _embedder, _chat_model, _keyring, _display]
+CHECKS: list[Callable] = [_data_dir, _database, _indexes, _embedder, _chat_model, _keyring, _encryption, _display]
 
 
 def run_checks() -> list[Check]:

@@ -282,18 +282,24 @@ class MemoryManager:
         return {k: len(v) for k, v in report.items() if isinstance(v, list)}
 
     def reindex(self, batch: int = 256) -> int:
-        """Rebuild FTS5 and Chroma from SQLite (also after a change of embedding model)."""
-        self.app.vector_index.clear()
+        """Rebuild FTS5 and Chroma from SQLite (also after a change of embedding model).
+
+        Every vector write is queued in the outbox in the same transaction, and Chroma is cleared only after it
+        commits: a crash anywhere leaves either the old indexes or a queue that sync_vector_index replays.
+        """
         with self.db.session() as s:
             KeywordIndex.clear(s)
             s.query(VectorOutbox).delete()
             rows = [(m.id, m.text) for m in s.scalars(select(Memory).where(Memory.status != "deleted"))]
             for memory_id, body in rows:
                 KeywordIndex.add(s, memory_id, body)
+                s.add(VectorOutbox(memory_id=memory_id, op="upsert"))
             s.query(Memory).filter(Memory.status != "deleted").update({Memory.embedding_model: self.settings.embedder})
+        self.app.vector_index.clear()
         for start in range(0, len(rows), batch):
             chunk = rows[start:start + batch]
             self.app.vector_index.upsert([i for i, _ in chunk], self.app.embedder.embed([t for _, t in chunk]))
+            self._clear_outbox([i for i, _ in chunk])
         return len(rows)
 
     def stale_embedding_count(self) -> int:
