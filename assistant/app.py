@@ -66,7 +66,17 @@ class App:
 
         return PluginHost()
 
+    @cached_property
+    def jobs(self):
+        """Scheduled upkeep (consolidation, reflection, forgetting); start() runs the background scheduler."""
+        from assistant.jobs import JobService
+
+        return JobService(self)
+
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.shutdown()
+
         self.db.dispose()
 
     def __enter__(self) -> "App":

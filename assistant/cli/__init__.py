@@ -97,4 +97,4 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 
 # Command groups register themselves on import.
-from assistant.cli import doctor, gui, memory_cmds  # noqa: E402,F401
+from assistant.cli import doctor, gui, jobs_cmds, memory_cmds  # noqa: E402,F401

@@ -115,12 +115,15 @@ class MemoryManager:
 
     def reinforce(self, memory_ids: Iterable[int]) -> None:
         """A recalled memory that was used gets stronger: spaced repetition grows its stability."""
+        from assistant.jobs.retention import reinforced_strength
+
         now = utcnow()
         with self.db.session() as s:
             for m in s.scalars(select(Memory).where(Memory.id.in_(list(memory_ids)))):
+                m.strength = reinforced_strength(m.strength, m.last_recalled_at, now,
+                                                 self.settings.reinforce_min_gap_hours)
                 m.recall_count += 1
                 m.last_recalled_at = now
-                m.strength = m.strength * 1.5 + 1.0
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, memory_id: int) -> MemoryRecord:

@@ -1,0 +1,247 @@
+"""Consolidation: re-embed stale vectors, summarise finished sessions, merge near-duplicate facts, link related memories.
+
+Idempotent by construction: every step looks for work that is still undone (a stale embedding model, a session
+with episodes no summary covers yet, new memories past the last run's watermark), so a second run right after
+the first finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, or_, select
+
+from assistant.jobs import summaries
+from assistant.jobs.base import JobContext, JobResult
+from assistant.jobs.runs import last_ok_run
+from assistant.jobs.support import jaccard, numbers
+from storage.models import Memory, MemoryEvent, MemoryLink
+from storage.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+BATCH = 128
+NEIGHBOURS = 8  # nearest neighbours fetched per memory, before filtering
+SESSION_SOURCE_KINDS = ("episode", "fact")
+NEVER_LINKED_KINDS = ("profile",)
+
+
+class ConsolidationJob:
+    name = "consolidation"
+
+    def run(self, ctx: JobContext) -> JobResult:
+        result = JobResult(self.name, ctx.dry_run)
+        mm = ctx.app.memory
+        if not ctx.dry_run:
+            mm.sync_vector_index()
+        self._reembed_stale(ctx, result)
+        self._summarise_sessions(ctx, result)
+        self._merge_and_link(ctx, result)
+        return result
+
+    # -- 1. vectors made by another embedding model ---------------------------------------------------
+    def _reembed_stale(self, ctx: JobContext, result: JobResult) -> None:
+        model = ctx.settings.embedder
+        with ctx.app.db.session() as s:
+            stale = [(m.id, m.text) for m in s.scalars(select(Memory).where(
+                Memory.status != "deleted",
+                or_(Memory.embedding_model.is_(None), Memory.embedding_model != model)).order_by(Memory.id))]
+        for start in range(0, len(stale), BATCH):
+            ctx.checkpoint()
+            chunk = stale[start:start + BATCH]
+            result.count("reembedded", len(chunk))
+            result.change(f"{'would re-embed' if ctx.dry_run else 're-embedded'} {len(chunk)} memories "
+                          f"(#{chunk[0][0]}..#{chunk[-1][0]}) with {model}")
+            if ctx.dry_run:
+                continue
+            ctx.app.vector_index.upsert([i for i, _ in chunk], ctx.app.embedder.embed([t for _, t in chunk]))
+            with ctx.app.db.session() as s:
+                s.query(Memory).filter(Memory.id.in_([i for i, _ in chunk])).update(
+                    {Memory.embedding_model: model}, synchronize_session=False)
+
+    # -- 2. finished sessions become summaries ----------------------------------------------------------
+    def _summarise_sessions(self, ctx: JobContext, result: JobResult) -> None:
+        cutoff = utcnow() - timedelta(minutes=ctx.settings.session_finished_minutes)
+        for session_id, members, old_summaries in self._uncovered_sessions(ctx, cutoff):
+            ctx.checkpoint()
+            result.count("summaries")
+            if ctx.dry_run:
+                result.change(f"would summarise session {session_id} ({len(members)} memories)")
+                continue
+            text, method = summaries.summarise(ctx, members)
+            if method == "extractive-fallback":
+                result.count("_summary_llm_rejected")
+            record = ctx.app.memory.remember(
+                text, kind="summary", source="assistant", at=members[0]["valid_from"], session_id=session_id,
+                importance=max(m["importance"] for m in members),
+                provenance={"session_id": session_id, "memory_ids": [m["id"] for m in members], "method": method},
+                reason=f"consolidation: summary of session {session_id}")
+            with ctx.app.db.session() as s:
+                s.add_all(MemoryLink(src_id=record.id, dst_id=m["id"], kind="derived_from") for m in members)
+                for old in old_summaries:
+                    self._retire(s, old, f"replaced by the fuller summary #{record.id}", record.id)
+            result.change(f"summarised session {session_id} ({len(members)} memories, {method}) as #{record.id}")
+
+    def _uncovered_sessions(self, ctx: JobContext, cutoff) -> list[tuple[int, list[dict[str, Any]], list[int]]]:
+        """Finished sessions holding an active episode or fact that no active summary is derived from yet."""
+        out = []
+        with ctx.app.db.session() as s:
+            last = (select(Memory.session_id, func.max(Memory.recorded_at).label("last"))
+                    .where(Memory.session_id.is_not(None), Memory.kind.in_(SESSION_SOURCE_KINDS))
+                    .group_by(Memory.session_id).subquery())
+            finished = [sid for sid, when in s.execute(select(last.c.session_id, last.c.last)) if when < cutoff]
+            for session_id in finished:
+                members = list(s.scalars(select(Memory).where(
+                    Memory.session_id == session_id, Memory.kind.in_(SESSION_SOURCE_KINDS),
+                    Memory.status == "active").order_by(Memory.valid_from, Memory.id)))
+                if not members:
+                    continue
+                summary_ids = list(s.scalars(select(Memory.id).where(
+                    Memory.session_id == session_id, Memory.kind == "summary", Memory.status == "active")))
+                covered = set(s.scalars(select(MemoryLink.dst_id).where(
+                    MemoryLink.src_id.in_(summary_ids), MemoryLink.kind == "derived_from"))) if summary_ids else set()
+                if all(m.id in covered for m in members):
+                    continue
+                out.append((session_id, [{"id": m.id, "text": m.text, "valid_from": m.valid_from,
+                                          "importance": m.importance} for m in members], summary_ids))
+        return out
+
+    # -- 3 and 4. near-duplicates and related memories, for memories new since the last run ---------------
+    def _merge_and_link(self, ctx: JobContext, result: JobResult) -> None:
+        settings = ctx.settings
+        last = last_ok_run(ctx.app.db, self.name)
+        watermark = int(last["counts"].get("_watermark", 0)) if last else 0
+        with ctx.app.db.session() as s:
+            new_ids = list(s.scalars(select(Memory.id).where(
+                Memory.id > watermark, Memory.status == "active",
+                Memory.kind.not_in(NEVER_LINKED_KINDS)).order_by(Memory.id)))
+            top = s.scalar(select(func.max(Memory.id))) or 0
+        merged: set[int] = set()
+        for start in range(0, len(new_ids), BATCH):
+            ctx.checkpoint()
+            chunk = [i for i in new_ids[start:start + BATCH] if i not in merged]
+            neighbours = self._neighbours(ctx, chunk)
+            with ctx.app.db.session() as s:
+                ids = set(chunk) | {n for hits in neighbours.values() for n, _ in hits}
+                rows = {m.id: m for m in s.scalars(select(Memory).where(Memory.id.in_(ids)))}
+                linked = self._existing_links(s, ids)
+                for memory_id in chunk:
+                    me = rows.get(memory_id)
+                    if me is None or me.status != "active" or memory_id in merged:
+                        continue
+                    candidates = [(rows[n], sim) for n, sim in neighbours.get(memory_id, [])
+                                  if n != memory_id and n in rows and rows[n].status == "active"
+                                  and rows[n].kind not in NEVER_LINKED_KINDS and n not in merged]
+                    twin = next(((o, sim) for o, sim in candidates if self._duplicates(me, o, sim, settings)), None)
+                    if twin is not None:
+                        dup, keep = self._order(me, twin[0])
+                        merged.add(dup.id)
+                        result.count("merged")
+                        result.change(f"{'would merge' if ctx.dry_run else 'merged'} #{dup.id} into #{keep.id} "
+                                      f"(cosine {twin[1]:.3f}): {dup.text[:70]!r}")
+                        if not ctx.dry_run:
+                            self._merge(s, dup, keep, twin[1])
+                        if dup.id == memory_id:
+                            continue
+                    self._link_related(ctx, s, me, candidates, linked, merged, result)
+                if ctx.dry_run:
+                    s.rollback()
+        result.counts.setdefault("merged", 0)
+        result.counts.setdefault("linked", 0)
+        result.counts["_watermark"] = max(top, watermark)
+
+    def _neighbours(self, ctx: JobContext, ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+        if not ids:
+            return {}
+        got = ctx.app.vector_index.collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        if not len(got["ids"]):
+            return {}
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        n = min(NEIGHBOURS + 1, ctx.app.vector_index.count())
+        found = ctx.app.vector_index.collection.query(query_embeddings=vectors, n_results=n, include=["distances"])
+        return {int(q): [(int(i), 1.0 - float(d)) for i, d in zip(hit_ids, dists)]
+                for q, hit_ids, dists in zip(got["ids"], found["ids"], found["distances"])}
+
+    @staticmethod
+    def _existing_links(s, ids: set[int]) -> set[tuple[int, int]]:
+        pairs = s.execute(select(MemoryLink.src_id, MemoryLink.dst_id).where(
+            or_(MemoryLink.src_id.in_(ids), MemoryLink.dst_id.in_(ids))))
+        return {(min(a, b), max(a, b)) for a, b in pairs}
+
+    @staticmethod
+    def _duplicates(a: Memory, b: Memory, sim: float, settings) -> bool:
+        """Same meaning and the same details: close vectors, the same content words, the same numbers."""
+        if a.kind not in settings.duplicate_kinds or b.kind not in settings.duplicate_kinds:
+            return False
+        if sim < settings.duplicate_similarity or (a.pinned and b.pinned):
+            return False
+        if a.subject and b.subject and a.subject != b.subject:
+            return False
+        if a.slot_key and b.slot_key and a.slot_key != b.slot_key:
+            return False
+        return numbers(a.text) == numbers(b.text) and jaccard(a.text, b.text) >= settings.duplicate_word_overlap
+
+    @staticmethod
+    def _order(a: Memory, b: Memory) -> tuple[Memory, Memory]:
+        """(the one merged away, the one kept): keep the pinned, then the more trusted, then the older."""
+        keep = min((a, b), key=lambda m: (not m.pinned, -m.trust, m.id))
+        return (b, a) if keep is a else (a, b)
+
+    @staticmethod
+    def _merge(s, dup: Memory, keep: Memory, sim: float) -> None:
+        """dup leaves default recall (superseded) with a merged_into link; keep inherits its provenance."""
+        now = utcnow()
+        before_dup, before_keep = _state(dup), _state(keep)
+        merged_from = list(keep.provenance.get("merged_from", []))
+        merged_from.append({"id": dup.id, "session_id": dup.session_id, "source": dup.source,
+                            "recorded_at": dup.recorded_at.isoformat(), "provenance": dup.provenance})
+        keep.provenance = {**keep.provenance, "merged_from": merged_from}
+        keep.importance = max(keep.importance, dup.importance)
+        keep.strength = max(keep.strength, dup.strength)
+        keep.recall_count += dup.recall_count
+        keep.updated_at = now
+        dup.status, dup.expired_at, dup.updated_at = "superseded", now, now
+        s.add(MemoryLink(src_id=dup.id, dst_id=keep.id, kind="merged_into", score=round(sim, 4)))
+        reason = f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f})"
+        s.add(MemoryEvent(memory_id=dup.id, op="merge", reason=reason, source="job",
+                          payload={"before": before_dup, "after": _state(dup), "merged_into": keep.id}))
+        s.add(MemoryEvent(memory_id=keep.id, op="merge", reason=f"consolidation: absorbed #{dup.id}", source="job",
+                          payload={"before": before_keep, "after": _state(keep), "merged_from": dup.id}))
+
+    def _link_related(self, ctx: JobContext, s, me: Memory, candidates, linked, merged, result: JobResult) -> None:
+        k = ctx.settings.related_top_k
+        added = []
+        for other, sim in candidates:
+            if len(added) >= k or sim < ctx.settings.related_similarity:
+                break
+            pair = (min(me.id, other.id), max(me.id, other.id))
+            if other.id in merged or pair in linked:
+                continue
+            linked.add(pair)
+            added.append((other.id, round(sim, 4)))
+            if not ctx.dry_run:
+                s.add(MemoryLink(src_id=me.id, dst_id=other.id, kind="related", score=round(sim, 4)))
+        if added:
+            result.count("linked", len(added))
+            result.change(f"{'would link' if ctx.dry_run else 'linked'} #{me.id} to "
+                          + ", ".join(f"#{i} ({sc:.2f})" for i, sc in added))
+            if not ctx.dry_run:
+                s.add(MemoryEvent(memory_id=me.id, op="link", reason="consolidation: related memories", source="job",
+                                  payload={"related": [i for i, _ in added]}))
+
+    @staticmethod
+    def _retire(s, memory_id: int, reason: str, by: int) -> None:
+        old = s.get(Memory, memory_id)
+        before = _state(old)
+        old.status, old.expired_at, old.updated_at = "superseded", utcnow(), utcnow()
+        s.add(MemoryLink(src_id=by, dst_id=memory_id, kind="supersedes"))
+        s.add(MemoryEvent(memory_id=memory_id, op="supersede", reason=f"consolidation: {reason}", source="job",
+                          payload={"before": before, "after": _state(old)}))
+
+
+def _state(m: Memory) -> dict[str, Any]:
+    return {"status": m.status, "importance": m.importance, "strength": m.strength,
+            "expired_at": m.expired_at.isoformat() if m.expired_at else None}
