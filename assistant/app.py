@@ -61,6 +61,25 @@ class App:
         return VectorIndex(self.settings.chroma_path, dim=self.embedder.dim)
 
     @cached_property
+    def llm(self):
+        """The chat model on its own thread (loads on first use; a bad file raises a one-line UserError)."""
+        from assistant.llm.catalog import active_model_path
+        from assistant.llm.runtime import LlamaRuntime
+        from assistant.llm.worker import ModelWorker
+
+        s = self.settings
+        path = active_model_path(s)
+        return ModelWorker(lambda: LlamaRuntime(
+            path, context_size=s.context_size, threads=s.threads, gpu_layers=s.gpu_layers,
+            temperature=s.temperature, max_tokens=s.max_tokens, template_fallback=s.chat_template_fallback))
+
+    @cached_property
+    def chat(self):
+        from assistant.chat import ChatService
+
+        return ChatService(self)
+
+    @cached_property
     def plugins(self):
         from plugins.manager import PluginHost
 
@@ -76,7 +95,8 @@ class App:
     def close(self) -> None:
         if "jobs" in self.__dict__:
             self.jobs.shutdown()
-
+        if "llm" in self.__dict__:
+            self.llm.close()
         self.db.dispose()
 
     def __enter__(self) -> "App":

@@ -50,7 +50,14 @@ class Settings(BaseSettings):
     context_size: int = Field(4096, ge=512)
     gpu_layers: int = 0
     temperature: float = Field(0.7, ge=0.0, le=2.0)
-    max_tokens: int = Field(512, ge=1)
+    max_tokens: int = Field(512, ge=1, description="Longest answer, in tokens.")
+    chat_models: list[Path] = Field(default_factory=list, description="GGUF files added with `secondme models add`.")
+    chat_template_fallback: str = Field(
+        "chatml", description="Chat template for a GGUF without one: chatml, llama-3 or mistral-instruct.")
+    system_prompt: str = Field(
+        "You are secondme, the user's private assistant running on their own computer. Answer briefly and "
+        "truthfully. Use the recalled notes when they help; say so when you do not know.",
+        description="The assistant's standing instructions, first in every prompt.")
 
     # Recall
     recall_k: int = Field(10, ge=1, le=200)
@@ -88,6 +95,16 @@ class Settings(BaseSettings):
     forgetting_kinds: list[str] = Field(default_factory=lambda: ["episode", "fact", "summary", "thought"])
     reinforce_min_gap_hours: float = Field(12.0, ge=0, description="Recalls closer together than this do not grow stability.")
 
+    # Write path
+    near_duplicate_threshold: float = Field(
+        0.95, ge=0.5, le=1.0, description="Cosine similarity above which a new memory counts as a near-duplicate.")
+    similar_k: int = Field(5, ge=1, le=50, description="Nearest active memories shown to the plugin checks.")
+    episode_chunk_chars: int = Field(
+        2000, ge=200, description="Longer chat turns are stored as linked chunks of at most this many characters.")
+    extract_facts: bool = Field(True, description="Queue each chat turn for fact extraction by the language model.")
+    extraction_max_attempts: int = Field(3, ge=1, le=20)
+    extraction_max_facts: int = Field(8, ge=1, le=32)
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -115,6 +132,32 @@ class Settings(BaseSettings):
     @property
     def plugins_dir(self) -> Path:
         return self.home / "plugins"
+
+
+def save_settings(**changes) -> Path:
+    """Write these settings into the TOML file, keeping what else it holds; returns the file's path."""
+    import tomllib
+
+    import tomli_w
+
+    from storage.errors import UserError
+
+    path = config_file()
+    try:
+        current = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"Cannot read settings from {path}: {exc}; fix or remove that file.") from None
+    for key, value in changes.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else (
+                str(value) if isinstance(value, Path) else value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a settings file
+    return path
 
 
 def load_settings(**overrides) -> Settings:

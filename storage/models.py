@@ -13,11 +13,14 @@ from storage.timeutil import UTCDateTime, utcnow
 MEMORY_KINDS = ("episode", "fact", "summary", "thought", "profile")
 MEMORY_STATUSES = ("active", "superseded", "quarantined", "archived", "deleted")
 SOURCES = ("user", "assistant", "document", "plugin", "api")
-LINK_KINDS = ("related", "derived_from", "supersedes", "contradicts", "merged_into")
+# "continues": a chunk of a long turn points at the chunk before it.
+LINK_KINDS = ("related", "derived_from", "supersedes", "contradicts", "merged_into", "continues")
 EVENT_OPS = (
     "add", "update", "supersede", "merge", "quarantine", "release",
     "forget", "restore", "pin", "unpin", "delete", "link", "reject",
+    "duplicate", "extract", "extract_failed", "undo",
 )
+EXTRACTION_STATUSES = ("pending", "running", "done", "failed")
 
 
 class Base(DeclarativeBase):
@@ -113,6 +116,25 @@ class MemoryEvent(Base):
     # What changed: {"before": {...}, "after": {...}} so the operation can be reversed.
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Events written by one user-visible operation share an id, so undo reverses them together.
+    operation_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    # The conversation the operation came from (no foreign key: the ledger outlives deleted sessions).
+    session_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+
+
+class ExtractionJob(Base):
+    """A turn waiting for fact extraction. Persistent, so a crash or a failed model call is retried, never lost."""
+
+    __tablename__ = "extraction_queue"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("memories.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class JobRun(Base):

@@ -56,6 +56,17 @@ class VectorIndex:
         )
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
 
+    def query_many(self, vectors: np.ndarray, n: int) -> list[list[tuple[int, float]]]:
+        """query() for several vectors in one call (the write path checks a whole batch at once)."""
+        count = self.collection.count()
+        if count == 0 or len(vectors) == 0:
+            return [[] for _ in range(len(vectors))]
+        result = self.collection.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=min(n, count), include=["distances"]
+        )
+        return [[(int(i), 1.0 - float(d)) for i, d in zip(ids, dists)]
+                for ids, dists in zip(result["ids"], result["distances"])]
+
     def ids(self) -> set[int]:
         out: set[int] = set()
         offset, page = 0, 10_000

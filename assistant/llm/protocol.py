@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
+from storage.errors import UserError
+
 ChatMessage = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
 
@@ -24,3 +26,11 @@ class LanguageModel(Protocol):
     def generate_json(self, messages: Sequence[ChatMessage], schema: dict[str, Any], *,
                       max_tokens: int = 512) -> dict[str, Any]:
         """An object valid against `schema` (grammar-constrained); raises LLMError if none could be made."""
+
+
+class ModelLoadError(LLMError, UserError):
+    """The model file could not be loaded: a user-fixable problem (pick another file), shown as one line."""
+
+
+class ContextOverflowError(LLMError, UserError):
+    """The prompt alone does not fit the model's context window."""

@@ -3,38 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from sqlalchemy import func, select
 
+from assistant.memory import ledger
+from assistant.memory.chunking import split_text
+from assistant.memory.ledger import Ledger
 from assistant.memory.recall import DEFAULT_STATUSES, Recaller
 from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text, text_hash
+from assistant.memory.write_path import DEFAULT_TRUST, WriteOutcome, WritePath  # noqa: F401 (re-exported)
 from storage.errors import NotFound, UserError
 from storage.keyword_index import KeywordIndex
-from storage.models import MEMORY_KINDS, MEMORY_STATUSES, SOURCES, Memory, MemoryEvent, VectorOutbox
-from storage.timeutil import as_utc, utcnow
+from storage.models import MEMORY_STATUSES, Memory, MemoryEvent, VectorOutbox
+from storage.timeutil import utcnow
 
 if TYPE_CHECKING:
     from assistant.app import App
 
-# Trust by source channel: what the user says outranks what a document or another app claims.
-DEFAULT_TRUST = {"user": 1.0, "assistant": 0.7, "document": 0.6, "plugin": 0.5, "api": 0.5}
-
-
-def _snapshot(m: Memory) -> dict[str, Any]:
-    """The mutable fields of a memory, for the ledger (so an operation can be reversed)."""
-    return {
-        "status": m.status, "pinned": m.pinned, "text": m.text, "importance": m.importance,
-        "valid_to": m.valid_to.isoformat() if m.valid_to else None,
-        "expired_at": m.expired_at.isoformat() if m.expired_at else None,
-    }
-
-
-def _scrub(payload: dict[str, Any]) -> dict[str, Any]:
-    """The payload without any text, for a memory deleted for good."""
-    return {key: _scrub(value) if isinstance(value, dict) else value
-            for key, value in payload.items() if key != "text"}
+class MemoryRejected(UserError):
+    """A plugin check rejected the memory: nothing was stored, the ledger says why."""
 
 
 class MemoryManager:
@@ -56,55 +46,80 @@ class MemoryManager:
         importance: float = 0.5,
         trust: float | None = None,
         provenance: dict[str, Any] | None = None,
+        subject: str | None = None,
+        slot_key: str | None = None,
         reason: str = "remembered",
     ) -> MemoryRecord:
-        return self.remember_many(
-            [dict(text=text, kind=kind, source=source, at=at, session_id=session_id, importance=importance,
-                  trust=trust, provenance=provenance)],
-            reason=reason,
-        )[0]
+        """Store one memory through the write path. Returns the stored memory, or for a duplicate the original.
+
+        Raises MemoryRejected (a UserError) when a plugin check rejects it; the ledger keeps the reason.
+        """
+        outcome = self.write([dict(text=text, kind=kind, source=source, at=at, session_id=session_id,
+                                   importance=importance, trust=trust, provenance=provenance, subject=subject,
+                                   slot_key=slot_key)], reason=reason)[0]
+        if outcome.record is None:
+            raise MemoryRejected(f"Not stored: {outcome.reason}. The reason is kept in the ledger.")
+        return outcome.record
+
+    def remember_many(self, items: Sequence[dict[str, Any]], reason: str = "remembered") -> list[MemoryRecord | None]:
+        """remember() for several items, in order, in one transaction. None where an item was rejected."""
+        return [o.record for o in self.write(items, reason=reason)]
+
+    def write(self, items: Sequence[dict[str, Any]], reason: str = "remembered",
+              operation_id: str | None = None) -> list[WriteOutcome]:
+        """The full answer of the write path: per item, what was done (stored, duplicate, ...) and why."""
+        return self.write_path.write(items, reason=reason, operation_id=operation_id)
 
     def record_turn(self, session_id: int, user_text: str, assistant_text: str, message_ids: Sequence[int],
                     at: datetime | None = None) -> MemoryRecord:
-        """Keep one chat round verbatim as an `episode`. Never depends on a language model succeeding."""
+        """Keep one chat round verbatim as an `episode`. Never depends on a language model succeeding.
+
+        A turn longer than settings.episode_chunk_chars is stored as several episodes, each linked
+        (`continues`) to the one before; together they hold every character. Returns the first chunk.
+        Each chunk is queued for fact extraction when settings.extract_facts is on.
+        """
         body = f"User: {user_text}\nAssistant: {assistant_text}"
-        return self.remember(body, kind="episode", source="user", at=at, session_id=session_id,
-                             provenance={"message_ids": list(message_ids)}, reason="chat turn")
+        chunks = split_text(body, self.settings.episode_chunk_chars)
+        op_id = ledger.new_operation_id()
+        records: list[MemoryRecord] = []
+        for number, chunk in enumerate(chunks, start=1):
+            provenance: dict[str, Any] = {"message_ids": list(message_ids)}
+            if len(chunks) > 1:
+                provenance.update(chunk=number, chunks=len(chunks))
+            links = [("continues", records[-1].id)] if records else []
+            outcome = self.write([dict(text=chunk, kind="episode", source="user", at=at, session_id=session_id,
+                                       provenance=provenance, links=links)],
+                                 reason="chat turn" if len(chunks) == 1 else f"chat turn, part {number} of {len(chunks)}",
+                                 operation_id=op_id)[0]
+            records.append(outcome.record)
+        if self.settings.extract_facts:
+            self.extraction_queue.enqueue([r.id for r in records])
+        return records[0]
 
-    def remember_many(self, items: Sequence[dict[str, Any]], reason: str = "remembered") -> list[MemoryRecord]:
-        """Store several memories in one transaction, then index them. Each item takes remember()'s arguments."""
-        rows = [self._new_row(**item) for item in items]
-        vectors = self.app.embedder.embed([r.text for r in rows])
-        with self.db.session() as s:
-            s.add_all(rows)
-            s.flush()
-            for row in rows:
-                KeywordIndex.add(s, row.id, row.text)
-                s.add(MemoryEvent(memory_id=row.id, op="add", reason=reason, source=row.source,
-                                  payload={"after": _snapshot(row)}))
-                s.add(VectorOutbox(memory_id=row.id, op="upsert"))
-        self.app.vector_index.upsert([r.id for r in rows], vectors)
-        self._clear_outbox([r.id for r in rows])
-        return [MemoryRecord.from_row(r) for r in rows]
+    @cached_property
+    def write_path(self) -> WritePath:
+        return WritePath(self.app)
 
-    def _new_row(self, text: str, kind: str = "fact", source: str = "user", at: datetime | None = None,
-                 session_id: int | None = None, importance: float = 0.5, trust: float | None = None,
-                 provenance: dict[str, Any] | None = None) -> Memory:
-        if kind not in MEMORY_KINDS:
-            raise UserError(f"Unknown memory kind '{kind}'; use one of: {', '.join(MEMORY_KINDS)}.")
-        if source not in SOURCES:
-            raise UserError(f"Unknown source '{source}'; use one of: {', '.join(SOURCES)}.")
-        if not 0.0 <= importance <= 1.0:
-            raise UserError("Importance must be between 0 and 1.")
-        cleaned = clean_text(text, self.settings.max_text_bytes)
-        now = utcnow()
-        return Memory(
-            kind=kind, text=cleaned, text_hash=text_hash(cleaned), source=source,
-            trust=DEFAULT_TRUST[source] if trust is None else trust, importance=importance,
-            session_id=session_id, provenance=provenance or {},
-            valid_from=as_utc(at) if at else now, recorded_at=now, updated_at=now,
-            embedding_model=self.app.settings.embedder,
-        )
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger(self.app)
+
+    @cached_property
+    def extraction_queue(self):
+        from assistant.memory.extraction import ExtractionQueue
+
+        return ExtractionQueue(self.app)
+
+    def undo(self) -> dict[str, Any]:
+        """Reverse the last operation recorded in the ledger."""
+        return self.ledger.undo()
+
+    def forget_session(self, session_id: int, purge: bool = False) -> dict[str, Any]:
+        """Forget what a conversation added; facts it superseded become current again."""
+        return self.ledger.forget_session(session_id, purge=purge)
+
+    def history(self, memory_id: int) -> dict[str, Any]:
+        return self.ledger.history(memory_id)
 
     # -- recall ----------------------------------------------------------------------------------
     def recall(self, query: str, k: int | None = None, statuses: Sequence[str] = DEFAULT_STATUSES,
@@ -154,7 +169,8 @@ class MemoryManager:
             self._row(s, memory_id)
             rows = s.scalars(select(MemoryEvent).where(MemoryEvent.memory_id == memory_id).order_by(MemoryEvent.id))
             return [{"id": e.id, "op": e.op, "reason": e.reason, "source": e.source,
-                     "created_at": e.created_at.isoformat(), "payload": e.payload} for e in rows]
+                     "created_at": e.created_at.isoformat(), "operation_id": e.operation_id,
+                     "session_id": e.session_id, "payload": e.payload} for e in rows]
 
     # -- user operations -------------------------------------------------------------------------
     def pin(self, memory_id: int, pinned: bool = True) -> MemoryRecord:
@@ -181,16 +197,7 @@ class MemoryManager:
             m = self._row(s, memory_id)
             if m.status == "deleted":
                 return MemoryRecord.from_row(m)
-            m.text, m.text_hash, m.status, m.expired_at, m.updated_at = "", "", "deleted", utcnow(), utcnow()
-            m.provenance = {}
-            # The ledger keeps that the memory existed and was deleted, never what it said.
-            for event in s.scalars(select(MemoryEvent).where(MemoryEvent.memory_id == m.id)):
-                event.payload = _scrub(event.payload)
-            KeywordIndex.remove(s, [m.id])
-            KeywordIndex.purge_deleted_terms(s)
-            s.merge(VectorOutbox(memory_id=m.id, op="delete"))
-            s.add(MemoryEvent(memory_id=m.id, op="delete", reason=reason, source="user",
-                              payload={"after": {"status": "deleted"}}))
+            ledger.purge_row(s, m, reason, operation_id=ledger.new_operation_id())
             record = MemoryRecord.from_row(m)
         self.sync_vector_index()
         self.db.checkpoint()
@@ -204,7 +211,7 @@ class MemoryManager:
                 raise UserError(f"Memory {memory_id} was deleted for good; nothing is left to change.")
             if expect and m.status not in expect:
                 raise UserError(f"Memory {memory_id} is {m.status}; this works only on {' or '.join(expect)} memories.")
-            before = _snapshot(m)
+            before = ledger.snapshot(m)
             for name, value in fields.items():
                 setattr(m, name, value)
             now = utcnow()
@@ -216,8 +223,8 @@ class MemoryManager:
             if reindex:
                 KeywordIndex.add(s, m.id, m.text)
                 s.merge(VectorOutbox(memory_id=m.id, op="upsert"))
-            s.add(MemoryEvent(memory_id=m.id, op=op, reason=reason, source="user",
-                              payload={"before": before, "after": _snapshot(m)}))
+            ledger.record(s, op, reason, operation_id=ledger.new_operation_id(), memory_id=m.id,
+                          before=before, after=ledger.snapshot(m))
             return MemoryRecord.from_row(m)
 
     @staticmethod
