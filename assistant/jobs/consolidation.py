@@ -34,6 +34,7 @@ class ConsolidationJob:
 
     def run(self, ctx: JobContext) -> JobResult:
         result = JobResult(self.name, ctx.dry_run)
+        result.counts.update(reembedded=0, summaries=0, merged=0, linked=0)
         mm = ctx.app.memory
         if not ctx.dry_run:
             mm.sync_vector_index()
@@ -149,8 +150,6 @@ class ConsolidationJob:
                     self._link_related(ctx, s, me, candidates, linked, merged, result)
                 if ctx.dry_run:
                     s.rollback()
-        result.counts.setdefault("merged", 0)
-        result.counts.setdefault("linked", 0)
         result.counts["_watermark"] = max(top, watermark)
 
     def _neighbours(self, ctx: JobContext, ids: list[int]) -> dict[int, list[tuple[int, float]]]:
