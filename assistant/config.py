@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     jobs_use_llm: bool = Field(True, description="Let jobs call the chat model (summaries, reflection).")
 
     # Consolidation
-    duplicate_similarity: float = Field(0.93, ge=0.5, le=1.0, description="Cosine at or above which two facts may be duplicates.")
+    duplicate_similarity: float = Field(0.85, ge=0.5, le=1.0, description="Cosine at or above which two facts may be duplicates.")
     duplicate_word_overlap: float = Field(0.8, ge=0.0, le=1.0, description="...and their content words must overlap this much.")
     duplicate_kinds: list[str] = Field(default_factory=lambda: ["fact"])
     related_similarity: float = Field(0.65, ge=0.0, le=1.0)

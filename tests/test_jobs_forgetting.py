@@ -12,6 +12,13 @@ from assistant.jobs.retention import reinforced_strength, retention, stability_d
 from storage.models import MemoryLink
 from tests.jobs_helpers import snapshot
 
+
+@pytest.fixture(autouse=True)
+def _no_chat_model(app):
+    """These tests cover the jobs' own logic: no real chat model (it has its own end-to-end test)."""
+    app.settings.jobs_use_llm = False
+
+
 T0 = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
 
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from assistant.llm.protocol import LLMError
 from storage.models import Memory, MemoryLink
 from tests.jobs_helpers import ScriptedLLM, snapshot
+
+
+@pytest.fixture(autouse=True)
+def _no_chat_model(app):
+    """These tests cover the jobs' own logic: no real chat model (it has its own end-to-end test)."""
+    app.settings.jobs_use_llm = False
+
 
 FACTS = [
     "I work as a nurse at Lisbon city hospital.",

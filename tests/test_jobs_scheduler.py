@@ -16,6 +16,13 @@ from storage.errors import UserError
 from storage.models import JobRun
 from tests.conftest import run_cli
 
+
+@pytest.fixture(autouse=True)
+def _no_chat_model(app):
+    """These tests cover the jobs' own logic: no real chat model (it has its own end-to-end test)."""
+    app.settings.jobs_use_llm = False
+
+
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
 
 
@@ -123,14 +130,14 @@ def test_unknown_job_and_bad_schedule_are_clear_errors(app):
 
 def test_cli_run_dry_run_list_and_bad_input(app):
     first = app.memory.remember("I work as a nurse at the city hospital.")
-    second = app.memory.remember("I work as a nurse at the city hospital!")
+    second = app.memory.remember("I am working as a nurse at the city hospital.")
     dry = run_cli("jobs", "run", "consolidation", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert b"Dry run, nothing changed" in dry.stdout and f"would merge #{second.id} into #{first.id}".encode() in dry.stdout
     assert app.memory.get(second.id).status == "active"
     done = run_cli("jobs", "run", "consolidation")
     assert f"merged #{second.id} into #{first.id}".encode() in done.stdout
-    assert app.memory.get(second.id).status == "superseded"
+    assert app.memory.get(second.id).status == "archived"
     table = run_cli("jobs", "list")
     assert table.returncode == 0 and b"consolidation" in table.stdout and b" ok " in table.stdout
     bad = run_cli("jobs", "run", "defrag")

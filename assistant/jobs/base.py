@@ -48,6 +48,8 @@ class JobContext:
     stop_event: threading.Event = field(default_factory=threading.Event)
     # The chat model, or None: jobs must finish without it (deterministic fallbacks).
     llm_factory: Callable[[], Any] | None = None
+    # One ledger operation per run: `secondme undo` reverses a whole run, like any other operation.
+    operation_id: str = field(default_factory=lambda: __import__("uuid").uuid4().hex)
 
     def checkpoint(self) -> None:
         """A safe point between batches: stop here if shutdown asked."""

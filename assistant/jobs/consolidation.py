@@ -17,8 +17,10 @@ from sqlalchemy import func, or_, select
 from assistant.jobs import summaries
 from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.runs import last_ok_run
-from assistant.jobs.support import jaccard, numbers
-from storage.models import Memory, MemoryEvent, MemoryLink
+from assistant.jobs.support import jaccard
+from assistant.memory.write_path import same_numbers_and_negations
+from assistant.memory import ledger
+from storage.models import Memory, MemoryLink
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -75,15 +77,20 @@ class ConsolidationJob:
             text, method = summaries.summarise(ctx, members)
             if method == "extractive-fallback":
                 result.count("_summary_llm_rejected")
-            record = ctx.app.memory.remember(
-                text, kind="summary", source="assistant", at=members[0]["valid_from"], session_id=session_id,
+            # The old summary steps aside first, so the write path does not take the new one for its duplicate.
+            with ctx.app.db.session() as s:
+                for old in old_summaries:
+                    self._retire(s, old, "its session has new turns; a fuller summary replaces it", ctx.operation_id)
+            outcome = ctx.app.memory.write([dict(
+                text=text, kind="summary", source="assistant", at=members[0]["valid_from"], session_id=session_id,
                 importance=max(m["importance"] for m in members),
                 provenance={"session_id": session_id, "memory_ids": [m["id"] for m in members], "method": method},
-                reason=f"consolidation: summary of session {session_id}")
-            with ctx.app.db.session() as s:
-                s.add_all(MemoryLink(src_id=record.id, dst_id=m["id"], kind="derived_from") for m in members)
-                for old in old_summaries:
-                    self._retire(s, old, f"replaced by the fuller summary #{record.id}", record.id)
+                links=[("derived_from", m["id"]) for m in members] + [("supersedes", old) for old in old_summaries])],
+                reason=f"consolidation: summary of session {session_id}", operation_id=ctx.operation_id)[0]
+            if outcome.action not in ("stored", "quarantined"):  # a plugin check refused it: say so, go on
+                result.change(f"summary of session {session_id} not stored ({outcome.action}: {outcome.reason})")
+                continue
+            record = outcome.record
             result.change(f"summarised session {session_id} ({len(members)} memories, {method}) as #{record.id}")
 
     def _uncovered_sessions(self, ctx: JobContext, cutoff) -> list[tuple[int, list[dict[str, Any]], list[int]]]:
@@ -144,7 +151,7 @@ class ConsolidationJob:
                         result.change(f"{'would merge' if ctx.dry_run else 'merged'} #{dup.id} into #{keep.id} "
                                       f"(cosine {twin[1]:.3f}): {dup.text[:70]!r}")
                         if not ctx.dry_run:
-                            self._merge(s, dup, keep, twin[1])
+                            self._merge(s, dup, keep, twin[1], ctx.operation_id)
                         if dup.id == memory_id:
                             continue
                     self._link_related(ctx, s, me, candidates, linked, merged, result)
@@ -172,7 +179,11 @@ class ConsolidationJob:
 
     @staticmethod
     def _duplicates(a: Memory, b: Memory, sim: float, settings) -> bool:
-        """Same meaning and the same details: close vectors, the same content words, the same numbers."""
+        """Same meaning and the same details: close vectors, the same content words, numbers and negations.
+
+        The word check carries most of the weight: MiniLM puts 'I work as a nurse' and 'Working as a nurse'
+        at cosine 0.88 but 'moved in 2019' and 'moved in 2021' at 0.94.
+        """
         if a.kind not in settings.duplicate_kinds or b.kind not in settings.duplicate_kinds:
             return False
         if sim < settings.duplicate_similarity or (a.pinned and b.pinned):
@@ -181,7 +192,7 @@ class ConsolidationJob:
             return False
         if a.slot_key and b.slot_key and a.slot_key != b.slot_key:
             return False
-        return numbers(a.text) == numbers(b.text) and jaccard(a.text, b.text) >= settings.duplicate_word_overlap
+        return same_numbers_and_negations(a.text, b.text) and jaccard(a.text, b.text) >= settings.duplicate_word_overlap
 
     @staticmethod
     def _order(a: Memory, b: Memory) -> tuple[Memory, Memory]:
@@ -190,10 +201,11 @@ class ConsolidationJob:
         return (b, a) if keep is a else (a, b)
 
     @staticmethod
-    def _merge(s, dup: Memory, keep: Memory, sim: float) -> None:
-        """dup leaves default recall (superseded) with a merged_into link; keep inherits its provenance."""
+    def _merge(s, dup: Memory, keep: Memory, sim: float, operation_id: str) -> None:
+        """dup leaves default recall (archived, as the write path's merge does) with a merged_into link;
+        keep inherits its provenance, importance and recall history."""
         now = utcnow()
-        before_dup, before_keep = _state(dup), _state(keep)
+        before_dup, before_keep = ledger.snapshot(dup), ledger.snapshot(keep)
         merged_from = list(keep.provenance.get("merged_from", []))
         merged_from.append({"id": dup.id, "session_id": dup.session_id, "source": dup.source,
                             "recorded_at": dup.recorded_at.isoformat(), "provenance": dup.provenance})
@@ -202,13 +214,13 @@ class ConsolidationJob:
         keep.strength = max(keep.strength, dup.strength)
         keep.recall_count += dup.recall_count
         keep.updated_at = now
-        dup.status, dup.expired_at, dup.updated_at = "superseded", now, now
+        dup.status, dup.expired_at, dup.updated_at = "archived", now, now
         s.add(MemoryLink(src_id=dup.id, dst_id=keep.id, kind="merged_into", score=round(sim, 4)))
-        reason = f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f})"
-        s.add(MemoryEvent(memory_id=dup.id, op="merge", reason=reason, source="job",
-                          payload={"before": before_dup, "after": _state(dup), "merged_into": keep.id}))
-        s.add(MemoryEvent(memory_id=keep.id, op="merge", reason=f"consolidation: absorbed #{dup.id}", source="job",
-                          payload={"before": before_keep, "after": _state(keep), "merged_from": dup.id}))
+        ledger.record(s, "merge", f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f}), merged into it",
+                      operation_id=operation_id, memory_id=dup.id, source="job", before=before_dup,
+                      after=ledger.snapshot(dup), merged_into=keep.id)
+        ledger.record(s, "merge", f"consolidation: absorbed near-duplicate #{dup.id}", operation_id=operation_id,
+                      memory_id=keep.id, source="job", before=before_keep, after=ledger.snapshot(keep), merged=dup.id)
 
     def _link_related(self, ctx: JobContext, s, me: Memory, candidates, linked, merged, result: JobResult) -> None:
         k = ctx.settings.related_top_k
@@ -228,19 +240,13 @@ class ConsolidationJob:
             result.change(f"{'would link' if ctx.dry_run else 'linked'} #{me.id} to "
                           + ", ".join(f"#{i} ({sc:.2f})" for i, sc in added))
             if not ctx.dry_run:
-                s.add(MemoryEvent(memory_id=me.id, op="link", reason="consolidation: related memories", source="job",
-                                  payload={"related": [i for i, _ in added]}))
+                ledger.record(s, "link", "consolidation: related memories", operation_id=ctx.operation_id,
+                              memory_id=me.id, source="job", related=[i for i, _ in added])
 
     @staticmethod
-    def _retire(s, memory_id: int, reason: str, by: int) -> None:
+    def _retire(s, memory_id: int, reason: str, operation_id: str) -> None:
         old = s.get(Memory, memory_id)
-        before = _state(old)
+        before = ledger.snapshot(old)
         old.status, old.expired_at, old.updated_at = "superseded", utcnow(), utcnow()
-        s.add(MemoryLink(src_id=by, dst_id=memory_id, kind="supersedes"))
-        s.add(MemoryEvent(memory_id=memory_id, op="supersede", reason=f"consolidation: {reason}", source="job",
-                          payload={"before": before, "after": _state(old)}))
-
-
-def _state(m: Memory) -> dict[str, Any]:
-    return {"status": m.status, "importance": m.importance, "strength": m.strength,
-            "expired_at": m.expired_at.isoformat() if m.expired_at else None}
+        ledger.record(s, "supersede", f"consolidation: {reason}", operation_id=operation_id, memory_id=memory_id,
+                      source="job", before=before, after=ledger.snapshot(old))

@@ -17,7 +17,8 @@ from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.profile import SECTIONS, profile_lines
 from assistant.jobs.support import jaccard, supported
 from assistant.memory.text_rules import text_hash
-from storage.models import Memory, MemoryEvent, MemoryLink
+from assistant.memory import ledger
+from storage.models import Memory, MemoryLink
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,10 @@ class ReflectionJob:
                               f"{line['text']!r}: {reason}")
                 if not ctx.dry_run:
                     row = s.get(Memory, line["id"])
+                    before = ledger.snapshot(row)
                     row.status, row.expired_at, row.updated_at = "superseded", utcnow(), utcnow()
-                    s.add(MemoryEvent(memory_id=row.id, op="supersede", reason=reason, source="job",
-                                      payload={"before": {"status": "active"}, "after": {"status": "superseded"}}))
+                    ledger.record(s, "supersede", reason, operation_id=ctx.operation_id, memory_id=row.id,
+                                  source="job", before=before, after=ledger.snapshot(row))
 
     # -- the model's part -------------------------------------------------------------------------------
     @staticmethod
@@ -157,6 +159,9 @@ class ReflectionJob:
                 result.change(f"would add profile line {label}")
                 continue
             record = self._store(ctx, line, "profile", {"section": line["section"], "sources": line["sources"]})
+            if record is None:
+                result.counts["profile_added"] -= 1
+                continue
             result.change(f"added profile line #{record.id} {label}")
 
     def _add_thoughts(self, ctx: JobContext, thoughts: list[dict[str, Any]], result: JobResult) -> None:
@@ -172,13 +177,16 @@ class ReflectionJob:
                 result.change(f"would add thought {label}")
                 continue
             record = self._store(ctx, thought, "thought", {"sources": thought["sources"]})
+            if record is None:
+                result.counts["thoughts"] -= 1
+                continue
             result.change(f"added thought #{record.id} {label}")
 
     @staticmethod
     def _store(ctx: JobContext, line: dict[str, Any], kind: str, provenance: dict[str, Any]):
-        record = ctx.app.memory.remember(line["text"], kind=kind, source="assistant", provenance=provenance,
-                                         reason=f"reflection: {kind} derived from "
-                                                + ", ".join(f"#{i}" for i in line["sources"]))
-        with ctx.app.db.session() as s:
-            s.add_all(MemoryLink(src_id=record.id, dst_id=i, kind="derived_from") for i in line["sources"])
-        return record
+        cites = ", ".join(f"#{i}" for i in line["sources"])
+        outcome = ctx.app.memory.write([dict(text=line["text"], kind=kind, source="assistant", provenance=provenance,
+                                             links=[("derived_from", i) for i in line["sources"]])],
+                                       reason=f"reflection: {kind} derived from {cites}",
+                                       operation_id=ctx.operation_id)[0]
+        return outcome.record if outcome.action == "stored" else None

@@ -52,8 +52,3 @@ def jaccard(a: str, b: str) -> float:
     if not wa and not wb:
         return 1.0
     return len(wa & wb) / len(wa | wb)
-
-
-def numbers(text: str) -> set[str]:
-    """Numbers matter for duplicates: 'moved in 2019' and 'moved in 2021' are two different facts."""
-    return set(re.findall(r"\d+", text))
