@@ -94,7 +94,8 @@ class ConsolidationJob:
             result.change(f"summarised session {session_id} ({len(members)} memories, {method}) as #{record.id}")
 
     def _uncovered_sessions(self, ctx: JobContext, cutoff) -> list[tuple[int, list[dict[str, Any]], list[int]]]:
-        """Finished sessions holding an active episode or fact that no active summary is derived from yet."""
+        """Finished sessions holding an active episode (or, for imported sessions without any, a fact) that no
+        active summary is derived from yet."""
         out = []
         with ctx.app.db.session() as s:
             last = (select(Memory.session_id, func.max(Memory.recorded_at).label("last"))
@@ -105,6 +106,8 @@ class ConsolidationJob:
                 members = list(s.scalars(select(Memory).where(
                     Memory.session_id == session_id, Memory.kind.in_(SESSION_SOURCE_KINDS),
                     Memory.status == "active").order_by(Memory.valid_from, Memory.id)))
+                if any(m.kind == "episode" for m in members):  # facts extracted from those turns add nothing
+                    members = [m for m in members if m.kind == "episode"]
                 if not members:
                     continue
                 summary_ids = list(s.scalars(select(Memory.id).where(

@@ -131,7 +131,9 @@ class ReflectionJob:
             result.count("_model_failed")
             return []
         kept = []
-        for item in (out.get("items") or [])[:max_items]:
+        items = (out.get("items") or [])[:max_items]
+        result.count("_proposed", len(items))
+        for item in items:
             text = " ".join(str(item.get("text", "")).split())
             numbers = [n for n in item.get("sources", []) if isinstance(n, int) and 1 <= n <= len(notes)]
             sources = sorted({notes[n - 1]["id"] for n in numbers})

@@ -108,8 +108,10 @@ class JobService:
 
     # -- scheduler ------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the background scheduler (desktop app, `secondme serve`). Safe to call twice."""
-        self.scheduler.start()
+        """Start the background scheduler (desktop app, `secondme serve`). Safe to call twice; does nothing
+        when the setting jobs_enabled is off."""
+        if self.app.settings.jobs_enabled:
+            self.scheduler.start()
 
     def shutdown(self, wait: bool = True) -> None:
         """Ask a running job to stop at its next safe point, wait for it, stop the scheduler."""
