@@ -159,3 +159,12 @@ def test_dry_run_changes_nothing(app):
         assert snapshot(app) == before
         done = app.jobs.run("consolidation")  # the dry run did not move the watermark
         assert done.counts["merged"] == 1 and done.counts["summaries"] == 1
+
+
+def test_undo_reverses_a_whole_consolidation_run(app):
+    a = app.memory.remember("I work as a nurse at the city hospital.")
+    b = app.memory.remember("I am working as a nurse at the city hospital.")
+    assert app.jobs.run("consolidation").counts["merged"] == 1
+    undone = app.memory.undo()
+    assert {e["memory_id"] for e in undone["events"] if e["change"] == "reversed"} == {a.id, b.id}
+    assert app.memory.get(b.id).status == "active"

@@ -187,7 +187,7 @@ class ConsolidationJob:
         The word check carries most of the weight: MiniLM puts 'I work as a nurse' and 'Working as a nurse'
         at cosine 0.88 but 'moved in 2019' and 'moved in 2021' at 0.94.
         """
-        if a.kind not in settings.duplicate_kinds or b.kind not in settings.duplicate_kinds:
+        if a.kind != b.kind or a.kind not in settings.duplicate_kinds:
             return False
         if sim < settings.duplicate_similarity or (a.pinned and b.pinned):
             return False
