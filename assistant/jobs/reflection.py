@@ -41,18 +41,25 @@ def _cited_schema(n_notes: int, max_items: int, with_section: bool) -> dict[str,
     if with_section:
         item["properties"] = {"section": {"type": "string", "enum": list(SECTIONS)}, **item["properties"]}
         item["required"] = ["section", "text", "sources"]
-    return {"type": "object", "properties": {"items": {"type": "array", "items": item, "maxItems": max_items}},
+    # minItems 1: an empty list is a tiny model's favourite answer; whatever it writes still faces the check.
+    return {"type": "object",
+            "properties": {"items": {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}},
             "required": ["items"]}
 
 
+# A tiny model takes the shortest path through the grammar (an empty list) unless shown what a line looks
+# like; the example also shows the habit we want from it: stay close to a note's own words.
 PROFILE_PROMPT = (
-    "You keep a short profile of the user from numbered notes. Write short lines, each in one section "
-    f"({', '.join(SECTIONS)}). Every line must state only what its cited notes say, and cite their numbers "
-    "in sources. Skip anything the notes do not state."
+    "You keep a short profile of the people in numbered notes. Write short lines, each in one section "
+    f"({', '.join(SECTIONS)}), each stating only what its cited notes say, citing their numbers in sources.\n"
+    'Example: from "[1] Ana: I work as a nurse in Lisbon." write '
+    '{"items": [{"section": "work", "text": "Ana works as a nurse in Lisbon", "sources": [1]}]}'
 )
 THOUGHT_PROMPT = (
-    "You read numbered notes about the user and write a few short insights (patterns, preferences, habits) "
-    "that the notes show. Cite the note numbers each insight comes from in sources. Do not guess."
+    "You read numbered notes and write a few short insights (patterns, preferences, habits) that the notes "
+    "show, citing the note numbers each insight comes from in sources. Do not guess.\n"
+    'Example: from "[2] Ana: I run every Sunday." and "[5] Ana: I signed up for a marathon." write '
+    '{"items": [{"text": "Ana runs often and is training for a marathon", "sources": [2, 5]}]}'
 )
 
 
