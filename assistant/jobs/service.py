@@ -41,6 +41,7 @@ class JobService:
     # -- running --------------------------------------------------------------------------------------
     def run(self, name: str, dry_run: bool = False) -> JobResult:
         """Run one job now and record it in job_runs. A dry run computes the same plan and changes nothing."""
+        name = str(name).strip().lower()
         job = JOBS.get(name)
         if job is None:
             raise UserError(f"Unknown job '{name}'; use one of: {', '.join(JOBS)}.")
