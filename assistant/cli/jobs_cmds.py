@@ -62,7 +62,7 @@ def run_job(
     head = "Dry run, nothing changed" if dry_run else "Done"
     if result.stopped:
         head = "Stopped early"
-    typer.echo(f"{head}: {name}: {_counts(result.counts)}")
+    typer.echo(f"{head}: {result.job}: {_counts(result.counts)}")
     for line in result.changes[:SHOW_CHANGES]:
         typer.echo(f"  {line}")
     if len(result.changes) > SHOW_CHANGES:
