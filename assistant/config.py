@@ -59,8 +59,24 @@ class Settings(BaseSettings):
         "truthfully. Use the recalled notes when they help; say so when you do not know.",
         description="The assistant's standing instructions, first in every prompt.")
 
-    # Recall
+    # Recall (see assistant/memory/recall.py for what each step does)
     recall_k: int = Field(10, ge=1, le=200)
+    recall_pool: int = Field(200, ge=10, le=2000, description="Candidates each retriever hands to fusion.")
+    recall_weight_keyword: float = Field(1.0, ge=0.0, description="Weight of FTS5 BM25 ranks in the fusion.")
+    recall_weight_dense: float = Field(0.5, ge=0.0, description="Weight of dense (Chroma) ranks in the fusion.")
+    recall_weight_expansion: float = Field(0.5, ge=0.0, description="Weight of the query-expanded keyword ranks.")
+    recall_expansion_terms: int = Field(5, ge=0, le=50, description="Words pseudo-relevance feedback adds; 0 = off.")
+    recall_expansion_docs: int = Field(3, ge=1, le=50, description="Best texts the expansion words come from.")
+    recall_neighbour_weight: float = Field(0.5, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
+    recall_neighbour_window: int = Field(1, ge=0, le=5, description="Turns on each side counted as neighbours.")
+    recall_session_weight: float = Field(0.2, ge=0.0, description="Boost from the score of the item's session.")
+    recall_time_mode: str = Field("boost", pattern="^(boost|filter|off)$",
+                                  description="What a time phrase in the question does: boost, filter or off.")
+    recall_time_boost: float = Field(1.0, ge=0.0, description="Extra share of score for memories in the asked period.")
+    recall_recency_weight: float = Field(0.1, ge=0.0, description="How much fresher memories are preferred.")
+    recall_recency_half_life_days: float = Field(365.0, gt=0.0)
+    recall_retention_weight: float = Field(0.1, ge=0.0, description="How much well-remembered memories are preferred.")
+    recall_mmr_lambda: float = Field(0.9, ge=0.0, le=1.0, description="MMR trade-off; 1 = no diversification.")
 
     # Background jobs (assistant/jobs). Schedules use the local time zone.
     jobs_enabled: bool = Field(True, description="Start the scheduler with the desktop app and `secondme serve`.")

@@ -5,11 +5,15 @@ Rows are keyed by memory id (the FTS rowid), so index writes share the memory's 
 
 from __future__ import annotations
 
+import math
 import re
+from datetime import datetime
 from typing import Iterable, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from storage.timeutil import as_utc
 
 FTS_TABLE = "memory_fts"
 
@@ -43,6 +47,11 @@ def match_expression(terms: Sequence[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+def sql_time(moment: datetime) -> str:
+    """A datetime in the text form SQLAlchemy stores in SQLite, so raw SQL compares like with like."""
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 class KeywordIndex:
     """All operations take the caller's session so they join its transaction."""
 
@@ -70,21 +79,56 @@ class KeywordIndex:
         session.execute(text(f"DELETE FROM {FTS_TABLE}"))
 
     @staticmethod
-    def search(session: Session, query: str, limit: int, statuses: Sequence[str]) -> list[tuple[int, float]]:
-        """(memory id, BM25 score: higher is better) for memories in the given statuses."""
+    def search(session: Session, query: str, limit: int, statuses: Sequence[str],
+               valid_from: datetime | None = None, valid_before: datetime | None = None,
+               extra_terms: Sequence[str] = ()) -> list[tuple[int, float]]:
+        """(memory id, BM25 score: higher is better) for memories in the given statuses.
+
+        `valid_from` / `valid_before` keep only memories whose valid time falls in that range (time-aware
+        recall); `extra_terms` are added to the query's own words (query expansion).
+        """
         terms = query_terms(query)
-        if not terms:
+        terms += [t for t in extra_terms if t not in terms]
+        if not terms or not statuses:
             return []
         placeholders = ", ".join(f":s{i}" for i in range(len(statuses)))
-        params = {f"s{i}": s for i, s in enumerate(statuses)}
+        params: dict = {f"s{i}": s for i, s in enumerate(statuses)}
         params.update(q=match_expression(terms), limit=limit)
+        where = f"{FTS_TABLE} MATCH :q AND m.status IN ({placeholders})"
+        if valid_from is not None:
+            where += " AND m.valid_from >= :vf"
+            params["vf"] = sql_time(valid_from)
+        if valid_before is not None:
+            where += " AND m.valid_from < :vb"
+            params["vb"] = sql_time(valid_before)
         rows = session.execute(
             text(
                 f"SELECT f.rowid, bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE} f "
-                f"JOIN memories m ON m.id = f.rowid "
-                f"WHERE {FTS_TABLE} MATCH :q AND m.status IN ({placeholders}) "
-                f"ORDER BY rank LIMIT :limit"
+                f"JOIN memories m ON m.id = f.rowid WHERE {where} ORDER BY rank LIMIT :limit"
             ),
             params,
         )
         return [(row[0], -row[1]) for row in rows]  # FTS5's bm25() is negative: smaller is better
+
+
+def expansion_terms(feedback: Sequence[str], pool: Sequence[str], query: str, n: int) -> list[str]:
+    """Pseudo-relevance feedback: words common in the best few texts but rare in the wider candidate pool.
+
+    score(w) = (feedback texts holding w) * log((pool size + 1) / (pool texts holding w + 0.5)). Words of the
+    query itself, stop words, numbers and very short words are left out.
+    """
+    if n <= 0 or not feedback:
+        return []
+    asked = set(query_terms(query))
+    pool_df: dict[str, int] = {}
+    for body in pool:
+        for w in set(_WORD.findall(body.lower())):
+            pool_df[w] = pool_df.get(w, 0) + 1
+    feedback_df: dict[str, int] = {}
+    for body in feedback:
+        for w in set(_WORD.findall(body.lower())):
+            if len(w) > 2 and not w.isdigit() and w not in STOP_WORDS and w not in asked:
+                feedback_df[w] = feedback_df.get(w, 0) + 1
+    size = len(pool)
+    scored = {w: c * math.log((size + 1) / (pool_df.get(w, 0) + 0.5)) for w, c in feedback_df.items()}
+    return [w for w, _ in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]

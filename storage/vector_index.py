@@ -67,6 +67,13 @@ class VectorIndex:
         return [[(int(i), 1.0 - float(d)) for i, d in zip(ids, dists)]
                 for ids, dists in zip(result["ids"], result["distances"])]
 
+    def vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The stored vectors of these ids (those Chroma has), for diversification without re-embedding."""
+        if not ids:
+            return {}
+        got = self.collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
     def ids(self) -> set[int]:
         out: set[int] = set()
         offset, page = 0, 10_000

@@ -71,11 +71,15 @@ def recall(
     query: str = typer.Argument(..., help="What to look for, in your own words."),
     k: int = typer.Option(None, "--k", "-k", help="How many memories to show (default from settings)."),
     history: bool = typer.Option(False, "--history", help="Include superseded and archived memories."),
+    as_of: Optional[str] = typer.Option(None, "--as-of",
+                                        help="Read 'last week', 'yesterday'... relative to this date, not now."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list with scores."),
 ) -> None:
-    """Find the memories that best match QUERY (dense + keyword hybrid search)."""
-    statuses = ("active", "superseded", "archived") if history else ("active",)
-    hits = get_app().memory.recall(query, k=k, statuses=statuses)
+    """Find the memories that best match QUERY (dense + keyword hybrid search, time- and status-aware)."""
+    from assistant.timeparse import parse_when
+
+    reference = parse_when(as_of) if as_of else None
+    hits = get_app().memory.recall(query, k=k, history=history, reference_time=reference)
     if as_json:
         print_json([h.to_json() for h in hits])
         return

@@ -123,10 +123,11 @@ class MemoryManager:
 
     # -- recall ----------------------------------------------------------------------------------
     def recall(self, query: str, k: int | None = None, statuses: Sequence[str] = DEFAULT_STATUSES,
-               kinds: Sequence[str] | None = None) -> list[RecallHit]:
-        """The memories that best answer `query` (see assistant.memory.recall for how)."""
+               kinds: Sequence[str] | None = None, **options: Any) -> list[RecallHit]:
+        """The memories that best answer `query` (see assistant.memory.recall for how and for `options`:
+        reference_time, time_range, history)."""
         self.sync_vector_index()
-        return self.recaller.recall(query, k=k, statuses=statuses, kinds=kinds)
+        return self.recaller.recall(query, k=k, statuses=statuses, kinds=kinds, **options)
 
     def reinforce(self, memory_ids: Iterable[int]) -> None:
         """A recalled memory that was used gets stronger: spaced repetition grows its stability."""

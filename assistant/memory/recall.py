@@ -1,23 +1,65 @@
-"""Recall: hybrid retrieval over the derived indexes, fused and filtered against SQLite."""
+"""Recall: hybrid retrieval over the derived indexes, fused, filtered and re-ranked against SQLite.
+
+The steps, each controlled by a `recall_*` setting and each visible in a hit's score breakdown:
+1. Time: a period named in the question ("last week", "in May 2023", "before I moved") becomes a range on
+   valid time, relative to the reference time (default now); an event-anchored range is resolved by recalling
+   the event itself.
+2. Retrieve: dense (Chroma cosine) and keyword (FTS5 BM25) candidates, plus keyword candidates inside the asked
+   period, and keyword candidates for the question expanded with pseudo-relevance feedback words.
+3. Fuse: weighted reciprocal rank fusion of those rankings.
+4. Context: a turn shares evidence with its neighbouring turns of the same session, and a session that matches
+   in several turns lifts all its turns.
+5. Time boost or filter, then re-rank by recency of valid time and retention R = exp(-t / S).
+6. Diversify the head of the list with MMR over the memories' embeddings.
+Status-aware: only active memories unless other statuses are asked for (`history=True` adds superseded and
+archived ones).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
 from sqlalchemy import select
 
-from assistant.memory.fusion import reciprocal_rank_fusion
+from assistant.memory import fusion
 from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text
+from assistant.timeparse import TimeRange, find_time_range
 from storage.errors import UserError
-from storage.keyword_index import KeywordIndex
-from storage.models import Memory
+from storage.keyword_index import KeywordIndex, expansion_terms
+from storage.models import MEMORY_KINDS, MEMORY_STATUSES, Memory
+from storage.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
     from assistant.app import App
 
 DEFAULT_STATUSES = ("active",)
-CANDIDATE_POOL = 100  # per retriever, before fusion
+HISTORY_STATUSES = ("active", "superseded", "archived")
+DAY = 86400.0
+MMR_HEAD = 40
+FEEDBACK_POOL = 100  # candidates whose texts give the expansion words their rarity
+
+
+@dataclass
+class _Meta:
+    """The columns recall needs for a candidate; full rows are loaded only for the k it returns."""
+
+    id: int
+    kind: str
+    status: str
+    session_id: int | None
+    valid_from: datetime | None
+    recorded_at: datetime
+    last_recalled_at: datetime | None
+    strength: float
+    pinned: bool
+    text: str
+
+
+_META_COLUMNS = (Memory.id, Memory.kind, Memory.status, Memory.session_id, Memory.valid_from,
+                 Memory.recorded_at, Memory.last_recalled_at, Memory.strength, Memory.pinned, Memory.text)
 
 
 class Recaller:
@@ -26,30 +68,175 @@ class Recaller:
         self.settings = app.settings
 
     def recall(self, query: str, k: int | None = None, statuses: Sequence[str] = DEFAULT_STATUSES,
-               kinds: Sequence[str] | None = None) -> list[RecallHit]:
-        """Dense (Chroma) and keyword (FTS5 BM25) rankings fused by reciprocal rank fusion."""
+               kinds: Sequence[str] | None = None, *, reference_time: datetime | None = None,
+               time_range: TimeRange | None = None, history: bool = False) -> list[RecallHit]:
         query = clean_text(query, self.settings.max_text_bytes, what="query")
-        k = k or self.settings.recall_k
+        k = self.settings.recall_k if k is None else k
         if k < 1:
             raise UserError("k must be at least 1.")
+        statuses = tuple(dict.fromkeys(tuple(statuses) + (HISTORY_STATUSES if history else ())))
+        for status in statuses:
+            if status not in MEMORY_STATUSES or status == "deleted":
+                raise UserError(f"Cannot recall status '{status}'; use some of: active, superseded, quarantined, archived.")
+        if kinds is not None:
+            kinds = tuple(kinds)
+            for kind in kinds:
+                if kind not in MEMORY_KINDS:
+                    raise UserError(f"Unknown memory kind '{kind}'; use one of: {', '.join(MEMORY_KINDS)}.")
+        reference = as_utc(reference_time) if reference_time else utcnow()
+        if time_range is None and self.settings.recall_time_mode != "off":
+            time_range = find_time_range(query, reference)
+        if time_range is not None and time_range.event:
+            time_range = self._resolve_event(time_range, statuses, kinds, reference)
+        return self._recall(query, k, statuses, kinds, reference, time_range)
+
+    # -- the pipeline ----------------------------------------------------------------------------
+    def _recall(self, query: str, k: int, statuses: tuple[str, ...], kinds: tuple[str, ...] | None,
+                reference: datetime, time_range: TimeRange | None) -> list[RecallHit]:
+        st = self.settings
+        pool = max(st.recall_pool, k)
         vector = self.app.embedder.embed([query])[0]
-        dense = self.app.vector_index.query(vector, CANDIDATE_POOL * 3)
+        # Chroma holds every status; over-fetch so filtering by status still leaves a full pool.
+        dense = self.app.vector_index.query(vector, pool * 2) if st.recall_weight_dense > 0 else []
+        rankings: dict[str, list[int]] = {}
         with self.app.db.session() as s:
-            keyword = KeywordIndex.search(s, query, CANDIDATE_POOL, statuses)
-            dense_ids = [i for i, _ in dense]
-            rows = {m.id: m for m in s.scalars(select(Memory).where(Memory.id.in_(dense_ids + [i for i, _ in keyword])))}
-        allowed = {i for i, m in rows.items() if m.status in statuses and (kinds is None or m.kind in kinds)}
-        dense = [(i, sim) for i, sim in dense if i in allowed][:CANDIDATE_POOL]
-        keyword = [(i, sc) for i, sc in keyword if i in allowed]
-        fused = reciprocal_rank_fusion({"dense": [i for i, _ in dense], "keyword": [i for i, _ in keyword]})
-        dense_rank = {i: (r, sim) for r, (i, sim) in enumerate(dense, start=1)}
-        keyword_rank = {i: (r, sc) for r, (i, sc) in enumerate(keyword, start=1)}
+            keyword = KeywordIndex.search(s, query, pool, statuses)
+            in_range: list[tuple[int, float]] = []
+            if time_range is not None and st.recall_time_mode != "off":
+                in_range = KeywordIndex.search(s, query, pool, statuses, time_range.start, time_range.end)
+                if not in_range:  # "what did I do yesterday?": no topic words, so the period itself is the query
+                    in_range = self._newest_in(s, time_range, statuses, pool)
+            meta = self._load_meta(s, {i for i, _ in dense} | {i for i, _ in keyword} | {i for i, _ in in_range})
+            allowed = {i for i, m in meta.items() if m.status in statuses and (kinds is None or m.kind in kinds)}
+            dense = [(i, sim) for i, sim in dense if i in allowed][:pool]
+            keyword = [(i, sc) for i, sc in keyword if i in allowed]
+            in_range = [(i, sc) for i, sc in in_range if i in allowed]
+            rankings = {"dense": [i for i, _ in dense], "keyword": [i for i, _ in keyword],
+                        "in_range": [i for i, _ in in_range]}
+            weights = {"dense": st.recall_weight_dense, "keyword": st.recall_weight_keyword,
+                       "in_range": st.recall_weight_keyword, "expanded": st.recall_weight_expansion}
+            fused = fusion.reciprocal_rank_fusion(rankings, weights)
+
+            # Pseudo-relevance feedback: the best few texts lend their distinctive words to a second search.
+            expanded: list[tuple[int, float]] = []
+            added_terms: list[str] = []
+            if st.recall_expansion_terms > 0 and st.recall_weight_expansion > 0 and fused:
+                head = sorted(fused, key=lambda i: -fused[i])[:st.recall_expansion_docs]
+                wider = sorted(fused, key=lambda i: -fused[i])[:FEEDBACK_POOL]
+                added_terms = expansion_terms([meta[i].text for i in head], [meta[i].text for i in wider],
+                                              query, st.recall_expansion_terms)
+                if added_terms:
+                    expanded = KeywordIndex.search(s, query, pool, statuses, extra_terms=added_terms)
+                    meta.update(self._load_meta(s, {i for i, _ in expanded} - set(meta)))
+                    allowed |= {i for i, _ in expanded if self._admit(meta.get(i), statuses, kinds)}
+                    expanded = [(i, sc) for i, sc in expanded if i in allowed]
+                    rankings["expanded"] = [i for i, _ in expanded]
+                    fused = fusion.reciprocal_rank_fusion(rankings, weights)
+
+            neighbours = self._neighbours(s, fused, meta, statuses, kinds)
+        ranks = {name: {i: r for r, i in enumerate(ids, start=1)} for name, ids in rankings.items()}
+        raw = {"dense_similarity": dict(dense), "bm25": dict(keyword)}
+
+        with_context = fusion.spread_to_neighbours(fused, neighbours, st.recall_neighbour_weight)
+        group_of = {i: meta[i].session_id for i in with_context}
+        grouped, _ = fusion.group_boost(with_context, group_of, st.recall_session_weight)
+
+        final: dict[int, float] = {}
+        parts: dict[int, dict[str, float]] = {}
+        now = utcnow()
+        filtering = time_range is not None and st.recall_time_mode == "filter"
+        in_period = {i for i in grouped if time_range is not None and time_range.contains(meta[i].valid_from)}
+        if filtering and in_period:  # a filter that would leave nothing falls back to the unfiltered list
+            grouped = {i: v for i, v in grouped.items() if i in in_period}
+        for i, score in grouped.items():
+            m = meta[i]
+            time_factor = 1.0 + (st.recall_time_boost if i in in_period and not filtering else 0.0)
+            rec = fusion.recency((reference - m.valid_from).total_seconds() / DAY if m.valid_from else 0.0,
+                                 st.recall_recency_half_life_days)
+            seen = m.last_recalled_at or m.recorded_at
+            ret = 1.0 if m.pinned else fusion.retention((now - seen).total_seconds() / DAY, m.strength)
+            factor = fusion.rerank_factor(rec, ret, st.recall_recency_weight, st.recall_retention_weight)
+            final[i] = score * time_factor * factor
+            parts[i] = {"rrf": fused.get(i, 0.0), "context": with_context[i] - fused.get(i, 0.0),
+                        "session": score - with_context[i], "time_factor": time_factor, "recency": rec,
+                        "retention": ret, "rerank_factor": factor}
+
+        order = sorted(final, key=lambda i: (-final[i], i))
+        # Diversify only the head: that is what a reader (or the prompt) sees, and it keeps MMR cheap.
+        head = order[:min(max(2 * k, 20), MMR_HEAD)]
+        if st.recall_mmr_lambda < 1.0 and len(head) > 1:
+            head = fusion.mmr(head, final, self.app.vector_index.vectors(head), len(head), st.recall_mmr_lambda)
+        chosen = (head + order[len(head):])[:k]
+
+        with self.app.db.session() as s:
+            rows = {m.id: MemoryRecord.from_row(m) for m in s.scalars(select(Memory).where(Memory.id.in_(chosen)))}
         hits = []
-        for memory_id, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]:
-            breakdown = {"rrf": score}
-            if memory_id in dense_rank:
-                breakdown.update(dense_rank=dense_rank[memory_id][0], dense_similarity=dense_rank[memory_id][1])
-            if memory_id in keyword_rank:
-                breakdown.update(keyword_rank=keyword_rank[memory_id][0], bm25=keyword_rank[memory_id][1])
-            hits.append(RecallHit(MemoryRecord.from_row(rows[memory_id]), score, breakdown))
+        for position, i in enumerate(chosen, start=1):
+            breakdown = dict(parts[i])
+            for name in rankings:
+                if i in ranks[name]:
+                    breakdown[f"{name}_rank"] = ranks[name][i]
+            for name, values in raw.items():
+                if i in values:
+                    breakdown[name] = values[i]
+            breakdown.update(final=final[i], position=position)
+            if added_terms:
+                breakdown["expansion_terms"] = len(added_terms)
+            hits.append(RecallHit(rows[i], final[i], breakdown))
         return hits
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @staticmethod
+    def _admit(m: _Meta | None, statuses: Sequence[str], kinds: Sequence[str] | None) -> bool:
+        return m is not None and m.status in statuses and (kinds is None or m.kind in kinds)
+
+    @staticmethod
+    def _newest_in(s, time_range: TimeRange, statuses: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        q = select(Memory.id).where(Memory.status.in_(list(statuses)))
+        if time_range.start is not None:
+            q = q.where(Memory.valid_from >= time_range.start)
+        if time_range.end is not None:
+            q = q.where(Memory.valid_from < time_range.end)
+        return [(i, 0.0) for i in s.scalars(q.order_by(Memory.valid_from.desc(), Memory.id.desc()).limit(limit))]
+
+    @staticmethod
+    def _load_meta(s, ids: set[int]) -> dict[int, _Meta]:
+        out: dict[int, _Meta] = {}
+        id_list = list(ids)
+        for start in range(0, len(id_list), 900):  # SQLite caps the number of bound parameters
+            chunk = id_list[start:start + 900]
+            for row in s.execute(select(*_META_COLUMNS).where(Memory.id.in_(chunk))):
+                out[row[0]] = _Meta(*row)
+        return out
+
+    def _neighbours(self, s, fused: dict[int, float], meta: dict[int, _Meta], statuses: Sequence[str],
+                    kinds: Sequence[str] | None) -> dict[int, list[int]]:
+        """Turns next to the best candidates in the same session, both ways.
+
+        Turns of one session are written in order (record_turn appends, imports go turn by turn), so within a
+        session, id order is turn order and the neighbours of id n are the session's ids nearest to n.
+        """
+        window = self.settings.recall_neighbour_window
+        if window <= 0 or self.settings.recall_neighbour_weight <= 0:
+            return {}
+        head = [i for i in sorted(fused, key=lambda i: -fused[i])[:100] if meta[i].session_id is not None]
+        wanted = {i + d for i in head for d in range(-window, window + 1) if d} - set(meta)
+        meta.update(self._load_meta(s, wanted))
+        out: dict[int, list[int]] = {}
+        for i in set(head) | {j for j in wanted if j in meta}:
+            here = meta[i]
+            if not self._admit(here, statuses, kinds) or here.session_id is None:
+                continue
+            around = [i + d for d in range(-window, window + 1)
+                      if d and (i + d) in meta and meta[i + d].session_id == here.session_id
+                      and self._admit(meta[i + d], statuses, kinds)]
+            if around:
+                out[i] = around
+        return out
+
+    def _resolve_event(self, time_range: TimeRange, statuses, kinds, reference: datetime) -> TimeRange | None:
+        """"before I moved": find when the user moved by recalling that event, then anchor the range there."""
+        hits = self._recall(time_range.event or "", 1, statuses, kinds, reference, None)
+        if not hits or hits[0].memory.valid_from is None:
+            return None
+        return time_range.anchored(hits[0].memory.valid_from)

@@ -1,0 +1,166 @@
+"""Recall end to end on the real stack (SQLite, FTS5, Chroma, the ONNX embedder)."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import update
+
+from storage.errors import UserError
+from storage.models import Memory, Session
+
+
+def d(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def ids(hits):
+    return [h.memory.id for h in hits]
+
+
+def test_hits_carry_a_score_breakdown(app):
+    m = app.memory.remember("My sister Olga works as a marine biologist in Bergen.")
+    app.memory.remember("The bakery on the corner sells rye bread.")
+    hits = app.memory.recall("What is Olga's job?", k=2)
+    assert hits[0].memory.id == m.id
+    b = hits[0].breakdown
+    for key in ("rrf", "keyword_rank", "dense_rank", "bm25", "dense_similarity", "recency", "retention",
+                "rerank_factor", "final", "position"):
+        assert key in b, key
+    assert hits[0].score == pytest.approx(b["final"])
+    assert hits[0].to_json()["breakdown"]["position"] == 1
+
+
+def test_status_filter_hides_history_unless_asked(app):
+    old = app.memory.remember("My employer is Acme Corp.")
+    new = app.memory.remember("My employer is Globex.")
+    gone = app.memory.remember("My employer was Initech for a summer.")
+    with app.db.session() as s:
+        s.execute(update(Memory).where(Memory.id == old.id).values(status="superseded"))
+    app.memory.forget(gone.id)
+    default = ids(app.memory.recall("who is my employer", k=5))
+    assert new.id in default and old.id not in default and gone.id not in default
+    history = ids(app.memory.recall("who is my employer", k=5, history=True))
+    assert {old.id, new.id, gone.id} <= set(history)
+    only_old = ids(app.memory.recall("who is my employer", k=5, statuses=["superseded"]))
+    assert only_old == [old.id]
+
+
+def test_kinds_filter(app):
+    fact = app.memory.remember("Tomas plays the cello.", kind="fact")
+    app.memory.remember("We talked about Tomas and the cello.", kind="episode")
+    assert ids(app.memory.recall("Tomas cello", kinds=["fact"])) == [fact.id]
+
+
+def test_time_phrase_boosts_the_asked_period(app):
+    may = app.memory.remember("We went to the seaside for a picnic.", at=d(2023, 5, 20))
+    march = app.memory.remember("We went to the seaside for a long walk.", at=d(2023, 3, 5))
+    ref = d(2023, 6, 14)
+    hits = app.memory.recall("what did we do at the seaside in May 2023?", k=2, reference_time=ref)
+    assert ids(hits)[0] == may.id and hits[0].breakdown["time_factor"] > 1
+    hits = app.memory.recall("seaside in March", k=2, reference_time=ref)
+    assert ids(hits)[0] == march.id
+
+
+def test_time_only_question_finds_what_happened_then(app):
+    app.memory.remember("Fixed the garden fence.", at=d(2023, 6, 1))
+    yesterday = app.memory.remember("Dinner with Priya at the Thai place.", at=d(2023, 6, 13, 19))
+    hits = app.memory.recall("what did I do yesterday?", k=1, reference_time=d(2023, 6, 14, 9))
+    assert ids(hits) == [yesterday.id]
+
+
+def test_time_filter_mode_keeps_only_the_period(app):
+    app.settings.recall_time_mode = "filter"
+    app.memory.remember("Bought running shoes.", at=d(2023, 2, 1))
+    june = app.memory.remember("Bought a rain jacket.", at=d(2023, 6, 2))
+    hits = app.memory.recall("what did I buy last month?", k=5, reference_time=d(2023, 7, 10))
+    assert ids(hits) == [june.id]
+
+
+def test_event_anchored_range(app):
+    app.memory.remember("I moved to Lisbon with two suitcases.", at=d(2022, 4, 1))
+    before = app.memory.remember("I worked at a bookshop in Porto.", at=d(2021, 9, 1))
+    after = app.memory.remember("I worked at a tech startup in Lisbon.", at=d(2022, 9, 1))
+    hits = app.memory.recall("where did I work before I moved?", k=3, reference_time=d(2023, 1, 1))
+    assert ids(hits)[0] == before.id and hits[0].breakdown["time_factor"] > 1
+    assert after.id in ids(hits)  # a boost, not a filter: the later job is still there
+
+
+def test_stronger_fresher_memory_wins_a_tie(app):
+    weak = app.memory.remember("The spare key is under the blue flowerpot.")
+    strong = app.memory.remember("The spare key is under the blue flower pot.")
+    long_ago = datetime.now(timezone.utc) - timedelta(days=30)
+    with app.db.session() as s:
+        s.execute(update(Memory).where(Memory.id == weak.id).values(strength=1.0, recorded_at=long_ago))
+        s.execute(update(Memory).where(Memory.id == strong.id).values(strength=60.0, recorded_at=long_ago))
+    app.settings.recall_retention_weight = 1.0
+    hits = app.memory.recall("where is the spare key", k=2)
+    by_id = {h.memory.id: h for h in hits}
+    assert by_id[strong.id].breakdown["retention"] > by_id[weak.id].breakdown["retention"]
+    assert ids(hits)[0] == strong.id
+
+
+def test_neighbouring_turn_brings_in_the_short_answer(app):
+    with app.db.session() as s:
+        row = Session(title="chat")
+        s.add(row)
+        s.flush()
+        sid = row.id
+    filler = [f"Alex: random chatter number {i} about nothing much" for i in range(6)]
+    turns = ["Sam: Did you ever finish restoring that old Vespa scooter?", "Alex: Yes! Last weekend, finally."]
+    records = app.memory.remember_many([dict(text=t, kind="episode", session_id=sid) for t in filler + turns])
+    answer = records[-1].id
+    app.settings.recall_neighbour_weight = 0.0
+    without = ids(app.memory.recall("Did Alex finish the Vespa scooter?", k=2))
+    app.settings.recall_neighbour_weight = 0.8
+    hits = app.memory.recall("Did Alex finish the Vespa scooter?", k=2)
+    assert answer in ids(hits)
+    assert hits[ids(hits).index(answer)].breakdown["context"] > 0
+    assert answer not in without[:1]
+
+
+def test_mmr_demotes_a_duplicate(app):
+    a = app.memory.remember("Lena's birthday party is on Saturday at the lake house.")
+    app.memory.remember("Lena's birthday party is on Saturday at the lake house!")
+    c = app.memory.remember("Lena asked us to bring a cake to the lake house.")
+    app.settings.recall_mmr_lambda = 0.5
+    hits = app.memory.recall("Lena birthday party lake house", k=2)
+    assert set(ids(hits)) == {a.id, c.id}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(k=0), "k must be at least 1"),
+    (dict(statuses=["deleted"]), "Cannot recall status"),
+    (dict(statuses=["bogus"]), "Cannot recall status"),
+    (dict(kinds=["diary"]), "Unknown memory kind"),
+])
+def test_bad_input_is_a_user_error(app, kwargs, message):
+    app.memory.remember("anything at all")
+    with pytest.raises(UserError, match=message):
+        app.memory.recall("anything", **kwargs)
+
+
+def test_empty_and_stopword_queries(app):
+    app.memory.remember("The the the.")
+    with pytest.raises(UserError):
+        app.memory.recall("   ")
+    assert app.memory.recall("the", k=1)  # a stop-word-only query still gets an answer
+    assert app.memory.recall('"NEAR(* OR" AND', k=1) is not None  # FTS5 syntax is plain text
+
+
+def test_cli_recall_as_of_and_history(app):
+    from tests.conftest import run_cli
+
+    june = app.memory.remember("Painted the fence green.", at=d(2023, 6, 13))
+    app.memory.remember("Painted the fence blue.", at=d(2023, 1, 2))
+    old = app.memory.remember("Painted the fence red.", at=d(2022, 1, 2))
+    app.memory.forget(old.id)
+    app.close()
+    import json
+
+    out = run_cli("recall", "what did I paint yesterday?", "--as-of", "2023-06-14", "-k", "1", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)[0]["id"] == june.id
+    out = run_cli("recall", "fence red", "--history", "--json")
+    assert old.id in [h["id"] for h in json.loads(out.stdout)]
+    bad = run_cli("recall", "fence", "--as-of", "qqq never")
+    assert bad.returncode == 2 and "Cannot understand the date" in bad.stderr.decode()
