@@ -66,10 +66,11 @@ def follow_merges(app, owner: dict[int, set[str]]) -> dict[int, set[str]]:
     return out
 
 
-def evidence_recall(app, qs, owner: dict[int, set[str]]) -> dict[str, float]:
+def evidence_recall(app, qs, owner: dict[int, set[str]], as_of: datetime) -> dict[str, float]:
     scores = {k: [] for k in KS}
     for question, evidence, _ in qs:
-        hits = app.memory.recall(question, k=max(KS))
+        # Asked as of the conversation's end, as benchmarks/locomo_retrieval.py does.
+        hits = app.memory.recall(question, k=max(KS), reference_time=as_of)
         for k in KS:
             found = set().union(*(owner.get(h.memory.id, set()) for h in hits[:k])) if hits else set()
             scores[k].append(len(found & set(evidence)) / len(evidence))
@@ -103,7 +104,8 @@ def run_conversation(sample, embedder, kind: str, use_llm: bool) -> dict:
         known = {d for ids in owner.values() for d in ids}
         qs = list(locomo_data.questions(sample, known))
         before_kinds = active_by_kind(app)
-        before = evidence_recall(app, qs, owner)
+        as_of = locomo_data.sessions_of(sample["conversation"])[-1][1] + timedelta(days=1)
+        before = evidence_recall(app, qs, owner, as_of)
         # A day later: every session is finished.
         with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=1), tick=True):
             started = time.perf_counter()
@@ -111,7 +113,7 @@ def run_conversation(sample, embedder, kind: str, use_llm: bool) -> dict:
             job_s = time.perf_counter() - started
             second = app.jobs.run("consolidation")
         after_kinds = active_by_kind(app)
-        after = evidence_recall(app, qs, follow_merges(app, owner))
+        after = evidence_recall(app, qs, follow_merges(app, owner), as_of)
         app.close()
     return {
         "conversation": sample["sample_id"], "turns": turns, "questions": len(qs),

@@ -163,16 +163,13 @@ class ConsolidationJob:
         result.counts["_watermark"] = max(top, watermark)
 
     def _neighbours(self, ctx: JobContext, ids: list[int]) -> dict[int, list[tuple[int, float]]]:
-        if not ids:
+        """Nearest stored memories of each id, from the vectors Chroma already holds (no re-embedding)."""
+        vectors = ctx.app.vector_index.vectors(ids)
+        order = [i for i in ids if i in vectors]
+        if not order:
             return {}
-        got = ctx.app.vector_index.collection.get(ids=[str(i) for i in ids], include=["embeddings"])
-        if not len(got["ids"]):
-            return {}
-        vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        n = min(NEIGHBOURS + 1, ctx.app.vector_index.count())
-        found = ctx.app.vector_index.collection.query(query_embeddings=vectors, n_results=n, include=["distances"])
-        return {int(q): [(int(i), 1.0 - float(d)) for i, d in zip(hit_ids, dists)]
-                for q, hit_ids, dists in zip(got["ids"], found["ids"], found["distances"])}
+        found = ctx.app.vector_index.query_many(np.stack([vectors[i] for i in order]), NEIGHBOURS + 1)
+        return dict(zip(order, found))
 
     @staticmethod
     def _existing_links(s, ids: set[int]) -> set[tuple[int, int]]:
