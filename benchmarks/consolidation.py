@@ -1,6 +1,6 @@
 """Consolidation on the LoCoMo ingest: what it changes, and whether recall survives it.
 
-Each LoCoMo conversation goes into its own temporary SECONDME_HOME through the real write path, one memory per
+Each LoCoMo conversation (loaded with the helpers of benchmarks/locomo_retrieval.py) goes into its own temporary SECONDME_HOME through the real write path, one memory per
 turn (kind `fact` by default so the near-duplicate merge has work; `--kind episode` stores them as chat turns),
 one `sessions` row per LoCoMo session. Evidence recall (turn R@5 and R@10 through MemoryManager.recall, questions
 of categories 1-4) is measured before consolidation and after it, a day later on the clock; a memory merged into
@@ -26,9 +26,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import locomo_data  # noqa: E402
+from benchmarks.locomo_retrieval import DATA, normalise_evidence, sessions_of, turn_text  # noqa: E402
 
 KS = (5, 10)
+
+
+def questions(sample, known: set[str]):
+    """(question, evidence ids, category) for categories 1-4 with at least one valid evidence turn."""
+    for qa in sample["qa"]:
+        if qa.get("category") in (1, 2, 3, 4):
+            ids, _ = normalise_evidence(qa.get("evidence", []), known)
+            if ids:
+                yield qa["question"], ids, qa["category"]
 
 
 def ingest(app, sample, kind: str) -> dict[int, set[str]]:
@@ -36,13 +45,13 @@ def ingest(app, sample, kind: str) -> dict[int, set[str]]:
     from storage.models import Session
 
     owner: dict[int, set[str]] = {}
-    for number, date, turns in locomo_data.sessions_of(sample["conversation"]):
+    for number, date, turns in sessions_of(sample["conversation"]):
         with app.db.session() as s:
             row = Session(title=f"LoCoMo {sample['sample_id']} session {number}", created_at=date, updated_at=date)
             s.add(row)
             s.flush()
             session_id = row.id
-        items = [dict(text=locomo_data.turn_text(t), kind=kind, source="user", at=date, session_id=session_id,
+        items = [dict(text=turn_text(t), kind=kind, source="user", at=date, session_id=session_id,
                       provenance={"dia_id": t["dia_id"], "speaker": t["speaker"]}) for t in turns]
         for turn, outcome in zip(turns, app.memory.write(items, reason="LoCoMo ingest")):
             if outcome.record is not None:
@@ -100,11 +109,11 @@ def run_conversation(sample, embedder, kind: str, use_llm: bool) -> dict:
         started = time.perf_counter()
         owner = ingest(app, sample, kind)
         ingest_s = time.perf_counter() - started
-        turns = sum(len(t) for _, _, t in locomo_data.sessions_of(sample["conversation"]))
+        turns = sum(len(t) for _, _, t in sessions_of(sample["conversation"]))
         known = {d for ids in owner.values() for d in ids}
-        qs = list(locomo_data.questions(sample, known))
+        qs = list(questions(sample, known))
         before_kinds = active_by_kind(app)
-        as_of = locomo_data.sessions_of(sample["conversation"])[-1][1] + timedelta(days=1)
+        as_of = sessions_of(sample["conversation"])[-1][1] + timedelta(days=1)
         before = evidence_recall(app, qs, owner, as_of)
         # A day later: every session is finished.
         with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=1), tick=True):
@@ -136,10 +145,10 @@ def main(argv=None) -> int:
     parser.add_argument("--conversations", type=int, default=None, help="how many conversations (default all)")
     args = parser.parse_args(argv)
 
-    data = locomo_data.load()
-    if data is None:
-        print(f"skipped: LoCoMo data not found at {locomo_data.DATA}")
+    if not DATA.is_file():
+        print(f"skipped: LoCoMo data not found at {DATA}")
         return 0
+    data = json.loads(DATA.read_text(encoding="utf-8"))
     import storage.offline  # noqa: F401
     from storage.embedder import load_embedder
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import locomo_data  # noqa: E402
+from benchmarks.locomo_retrieval import DATA, sessions_of, turn_text  # noqa: E402
 
 
 def ingest_sessions(app, sample, sessions) -> None:
@@ -36,7 +36,7 @@ def ingest_sessions(app, sample, sessions) -> None:
             s.add(row)
             s.flush()
             session_id = row.id
-        app.memory.write([dict(text=locomo_data.turn_text(t), kind="fact", at=date, session_id=session_id,
+        app.memory.write([dict(text=turn_text(t), kind="fact", at=date, session_id=session_id,
                                provenance={"dia_id": t["dia_id"], "speaker": t["speaker"]}) for t in turns],
                          reason="LoCoMo ingest")
 
@@ -67,17 +67,17 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=5, help="reflect after every N sessions")
     args = parser.parse_args(argv)
 
-    data = locomo_data.load()
-    if data is None:
-        print(f"skipped: LoCoMo data not found at {locomo_data.DATA}")
+    if not DATA.is_file():
+        print(f"skipped: LoCoMo data not found at {DATA}")
         return 0
+    data = json.loads(DATA.read_text(encoding="utf-8"))
     import storage.offline  # noqa: F401
     import time_machine
 
     from assistant.app import App
 
     sample = data[args.conversation]
-    sessions = locomo_data.sessions_of(sample["conversation"])
+    sessions = sessions_of(sample["conversation"])
     every = len(sessions) if args.quick else args.every
     chunks = [sessions[i:i + every] for i in range(0, len(sessions), every)]
     totals = {"proposed": 0, "dropped_unsupported": 0, "profile_added": 0, "profile_removed": 0, "thoughts": 0,
