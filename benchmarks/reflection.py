@@ -83,6 +83,7 @@ def main(argv=None) -> int:
     totals = {"proposed": 0, "dropped_unsupported": 0, "profile_added": 0, "profile_removed": 0, "thoughts": 0,
               "model_failed": 0}
     model_seconds = 0.0
+    dropped_lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="secondme-reflection-") as home:
         os.environ["SECONDME_HOME"] = home
         app = App()
@@ -94,6 +95,7 @@ def main(argv=None) -> int:
                 result = app.jobs.run("reflection")
                 model_seconds += time.perf_counter() - started
             model_name = model_name or getattr(app.llm, "name", "?")
+            dropped_lines.extend(c for c in result.changes if c.startswith("dropped"))
             for key in totals:
                 totals[key] += result.counts.get(key, result.counts.get(f"_{key}", 0))
             print(f"  after session {chunk[-1][0]}: {json.dumps({k: v for k, v in result.counts.items()})}",
@@ -121,6 +123,8 @@ def main(argv=None) -> int:
     print("Profile:\n" + (profile or "(empty)"))
     if thoughts:
         print("Thoughts:\n" + "\n".join(f"- {t.text}" for t in thoughts))
+    if dropped_lines:
+        print("Dropped by the support check:\n" + "\n".join(f"- {line}" for line in dropped_lines))
     print(f"\n{'figure':<44}{'value':>10}")
     for key in ("proposed_by_model", "dropped_unsupported", "model_lines_supported_pct", "profile_lines", "thoughts",
                 "cited_pct", "uncited_lines", "supported_pct", "model_failures", "seconds_in_reflection"):

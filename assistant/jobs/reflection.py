@@ -151,6 +151,8 @@ class ReflectionJob:
             if not text or not sources or (with_section and section is None) or \
                     not supported(text, texts, ctx.settings.support_min_overlap):
                 result.count("dropped_unsupported")
+                cites = ", ".join(f"#{i}" for i in sources) or "nothing valid"
+                result.change(f"dropped the model's line {text[:100]!r} citing {cites}: its sources do not say it")
                 continue
             kept.append({"text": text, "sources": sources, "section": section})
         return kept
