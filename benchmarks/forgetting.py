@@ -64,7 +64,7 @@ def draw_plan(days: int, seed: int) -> Plan:
 
 def replay(plan: Plan, days: int, settings, rule: str) -> dict:
     """The year under a rule, without the app: what is archived and how many recalls miss."""
-    from assistant.jobs.retention import reinforced_strength, retention
+    from assistant.memory.retention import reinforced_strength, retention
 
     n = len(plan.created)
     strength, last, archived, misses = [1.0] * n, [None] * n, set(), 0

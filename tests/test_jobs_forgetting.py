@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from assistant.jobs.retention import reinforced_strength, retention, stability_days
+from assistant.memory.retention import reinforced_strength, retention, stability_days
 from storage.models import MemoryLink
 from tests.jobs_helpers import snapshot
 

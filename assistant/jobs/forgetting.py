@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from assistant.jobs.base import JobContext, JobResult
-from assistant.jobs.retention import retention
+from assistant.memory.retention import retention
 from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.timeutil import utcnow
 

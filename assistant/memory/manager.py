@@ -12,6 +12,7 @@ from assistant.memory import ledger
 from assistant.memory.chunking import split_text
 from assistant.memory.ledger import Ledger
 from assistant.memory.recall import DEFAULT_STATUSES, Recaller
+from assistant.memory.retention import reinforced_strength
 from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text, text_hash
 from assistant.memory.write_path import DEFAULT_TRUST, WriteOutcome, WritePath  # noqa: F401 (re-exported)
@@ -131,8 +132,6 @@ class MemoryManager:
 
     def reinforce(self, memory_ids: Iterable[int]) -> None:
         """A recalled memory that was used gets stronger: spaced repetition grows its stability."""
-        from assistant.jobs.retention import reinforced_strength
-
         now = utcnow()
         with self.db.session() as s:
             for m in s.scalars(select(Memory).where(Memory.id.in_(list(memory_ids)))):

@@ -1,4 +1,5 @@
-"""The forgetting curve, as pure functions (no database) so the job, the benchmark and reinforce share them.
+"""The forgetting curve, as pure functions (no database): MemoryManager.reinforce, the forgetting job and its
+benchmark share them.
 
 Retention R = exp(-t / S): t days since the memory was last recalled (or recorded, or restored), S its
 stability in days. S = base_days * (0.5 + importance) * strength, where `strength` (a column, 1.0 for a new
