@@ -12,8 +12,8 @@ from assistant.memory import ledger
 from assistant.memory.chunking import split_text
 from assistant.memory.ledger import Ledger
 from assistant.memory.recall import DEFAULT_STATUSES, Recaller
-from assistant.memory.retention import reinforced_strength
 from assistant.memory.records import MemoryRecord, RecallHit
+from assistant.memory.retention import reinforced_strength
 from assistant.memory.text_rules import clean_text, text_hash
 from assistant.memory.write_path import DEFAULT_TRUST, WriteOutcome, WritePath  # noqa: F401 (re-exported)
 from storage.errors import NotFound, UserError
