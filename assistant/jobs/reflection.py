@@ -47,19 +47,16 @@ def _cited_schema(n_notes: int, max_items: int, with_section: bool) -> dict[str,
             "required": ["items"]}
 
 
-# A tiny model takes the shortest path through the grammar (an empty list) unless shown what a line looks
-# like; the example also shows the habit we want from it: stay close to a note's own words.
+# No example output in the prompts: SmolLM2-135M copied an example line verbatim (and the support check
+# dropped it). minItems 1 in the schema keeps it from answering with an empty list instead.
 PROFILE_PROMPT = (
     "You keep a short profile of the people in numbered notes. Write short lines, each in one section "
-    f"({', '.join(SECTIONS)}), each stating only what its cited notes say, citing their numbers in sources.\n"
-    'Example: from "[1] Ana: I work as a nurse in Lisbon." write '
-    '{"items": [{"section": "work", "text": "Ana works as a nurse in Lisbon", "sources": [1]}]}'
+    f"({', '.join(SECTIONS)}). Each line restates one note in that note's own words and cites its number "
+    "in sources. Write nothing the notes do not say."
 )
 THOUGHT_PROMPT = (
     "You read numbered notes and write a few short insights (patterns, preferences, habits) that the notes "
-    "show, citing the note numbers each insight comes from in sources. Do not guess.\n"
-    'Example: from "[2] Ana: I run every Sunday." and "[5] Ana: I signed up for a marathon." write '
-    '{"items": [{"text": "Ana runs often and is training for a marathon", "sources": [2, 5]}]}'
+    "show, in the notes' own words, citing the note numbers each insight comes from in sources. Do not guess."
 )
 
 
