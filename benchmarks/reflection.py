@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     sessions = sessions_of(sample["conversation"])
     every = len(sessions) if args.quick else args.every
     chunks = [sessions[i:i + every] for i in range(0, len(sessions), every)]
-    totals = {"proposed": 0, "dropped_unsupported": 0, "profile_added": 0, "profile_removed": 0, "thoughts": 0,
+    totals = {"proposed": 0, "dropped_unsupported": 0, "dropped_echo": 0, "profile_added": 0, "profile_removed": 0, "thoughts": 0,
               "model_failed": 0}
     model_seconds = 0.0
     dropped_lines: list[str] = []
@@ -112,6 +112,7 @@ def main(argv=None) -> int:
     figures = {
         "conversation": sample["sample_id"], "sessions": len(sessions), "reflection_runs": len(chunks),
         "model": model_name, "proposed_by_model": proposed, "dropped_unsupported": totals["dropped_unsupported"],
+        "dropped_echo": totals["dropped_echo"],
         "model_lines_supported_pct": round(100 * (proposed - totals["dropped_unsupported"]) / proposed, 1) if proposed else None,
         "profile_lines": n, "thoughts": len(thoughts), "profile_removed": totals["profile_removed"],
         "cited_pct": round(100 * cited / n, 1) if n else None, "uncited_lines": n - cited,
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
     if dropped_lines:
         print("Dropped by the support check:\n" + "\n".join(f"- {line}" for line in dropped_lines))
     print(f"\n{'figure':<44}{'value':>10}")
-    for key in ("proposed_by_model", "dropped_unsupported", "model_lines_supported_pct", "profile_lines", "thoughts",
+    for key in ("proposed_by_model", "dropped_unsupported", "dropped_echo", "model_lines_supported_pct", "profile_lines", "thoughts",
                 "cited_pct", "uncited_lines", "supported_pct", "model_failures", "seconds_in_reflection"):
         print(f"{key:<44}{str(figures[key]):>10}")
     ok = figures["uncited_lines"] == 0 and (n == 0 or figures["supported_pct"] == 100.0)

@@ -119,3 +119,14 @@ def test_dry_run_reflection_writes_nothing(app):
     plan = app.jobs.run("reflection", dry_run=True)
     assert plan.counts["profile_added"] == 3 and all(c.startswith(("would", "dropped")) for c in plan.changes)
     assert snapshot(app) == before
+
+
+def test_a_thought_that_only_repeats_a_note_is_dropped(app):
+    for t in FACTS:
+        app.memory.remember(t)
+    echo = lambda messages: {"items": [  # noqa: E731
+        {"text": "I go running by the river every Sunday morning", "sources": [_note_number(messages, "Sunday")]}]}
+    app.jobs._llm_override = ScriptedLLM(_profile_answer, echo)
+    result = app.jobs.run("reflection")
+    assert result.counts["dropped_echo"] == 1 and result.counts["thoughts"] == 0
+    assert app.memory.list(kind="thought") == []

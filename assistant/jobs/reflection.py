@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 SOURCE_KINDS = ("fact", "summary", "episode")
 NOTE_CHARS = 200
 MAX_SOURCES = 3
+ECHO_OVERLAP = 0.8  # a thought sharing this much of its wording with one cited note merely repeats it
 
 
 def _cited_schema(n_notes: int, max_items: int, with_section: bool) -> dict[str, Any]:
@@ -65,7 +66,7 @@ class ReflectionJob:
 
     def run(self, ctx: JobContext) -> JobResult:
         result = JobResult(self.name, ctx.dry_run)
-        for key in ("profile_removed", "profile_added", "thoughts", "dropped_unsupported"):
+        for key in ("profile_removed", "profile_added", "thoughts", "dropped_unsupported", "dropped_echo"):
             result.counts[key] = 0
         self._retire_unsupported(ctx, result)
         llm = ctx.llm_factory() if ctx.llm_factory else None
@@ -150,6 +151,11 @@ class ReflectionJob:
                 result.count("dropped_unsupported")
                 cites = ", ".join(f"#{i}" for i in sources) or "nothing valid"
                 result.change(f"dropped the model's line {text[:100]!r} citing {cites}: its sources do not say it")
+                continue
+            if not with_section and max(jaccard(text, t) for t in texts) >= ECHO_OVERLAP:
+                # A thought that only repeats one note adds no insight, just a second copy of the note.
+                result.count("dropped_echo")
+                result.change(f"dropped the model's thought {text[:100]!r}: it only repeats a note")
                 continue
             kept.append({"text": text, "sources": sources, "section": section})
         return kept
