@@ -152,8 +152,8 @@ class ReflectionJob:
                 cites = ", ".join(f"#{i}" for i in sources) or "nothing valid"
                 result.change(f"dropped the model's line {text[:100]!r} citing {cites}: its sources do not say it")
                 continue
-            if not with_section and max(jaccard(text, t) for t in texts) >= ECHO_OVERLAP:
-                # A thought that only repeats one note adds no insight, just a second copy of the note.
+            if not with_section and max(jaccard(text, note["text"]) for note in notes) >= ECHO_OVERLAP:
+                # A thought that only repeats a note (cited or not) adds no insight, just a second copy of it.
                 result.count("dropped_echo")
                 result.change(f"dropped the model's thought {text[:100]!r}: it only repeats a note")
                 continue
