@@ -118,7 +118,16 @@ class App:
         host.startup(self)
         return host
 
+    @cached_property
+    def jobs(self):
+        """Scheduled upkeep (consolidation, reflection, forgetting); start() runs the background scheduler."""
+        from assistant.jobs import JobService
+
+        return JobService(self)
+
     def close(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.shutdown()
         if "plugins" in self.__dict__:
             self.plugins.shutdown(self)
         if "llm" in self.__dict__:

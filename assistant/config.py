@@ -82,6 +82,39 @@ class Settings(BaseSettings):
     recall_retention_weight: float = Field(0.1, ge=0.0, description="How much well-remembered memories are preferred.")
     recall_mmr_lambda: float = Field(0.9, ge=0.0, le=1.0, description="MMR trade-off; 1 = no diversification.")
 
+    # Background jobs (assistant/jobs). Schedules use the local time zone.
+    jobs_enabled: bool = Field(True, description="Start the scheduler with the desktop app and `secondme serve`.")
+    consolidation_every_hours: float = Field(6.0, gt=0)
+    consolidation_idle_minutes: float = Field(20.0, gt=0, description="Also consolidate after this much idle time...")
+    consolidation_idle_min_turns: int = Field(5, ge=1, description="...once at least this many new turns arrived.")
+    reflection_cron: str = Field("30 3 * * *", description="Nightly reflection, crontab syntax (min hour dom mon dow).")
+    forgetting_every_hours: float = Field(24.0, gt=0)
+    jobs_misfire_grace_hours: float = Field(72.0, gt=0, description="A run missed by up to this long still runs once at start-up.")
+    jobs_retry_minutes: float = Field(30.0, gt=0, description="A failed run is tried again after this long.")
+    jobs_use_llm: bool = Field(True, description="Let jobs call the chat model (summaries, reflection).")
+
+    # Consolidation
+    duplicate_similarity: float = Field(0.85, ge=0.5, le=1.0, description="Cosine at or above which two facts may be duplicates.")
+    duplicate_word_overlap: float = Field(0.8, ge=0.0, le=1.0, description="...and their content words must overlap this much.")
+    duplicate_kinds: list[str] = Field(default_factory=lambda: ["fact"])
+    related_similarity: float = Field(0.65, ge=0.0, le=1.0)
+    related_top_k: int = Field(3, ge=0, le=20)
+    session_finished_minutes: float = Field(30.0, gt=0, description="A session idle this long counts as finished.")
+    summary_max_chars: int = Field(600, ge=100)
+
+    # Reflection
+    reflection_max_memories: int = Field(24, ge=2, le=200, description="Recent memories shown to the model per run.")
+    reflection_max_thoughts: int = Field(3, ge=0, le=20)
+    profile_max_lines: int = Field(12, ge=1, le=100, description="Profile lines added per run at most.")
+    support_min_overlap: float = Field(0.5, gt=0.0, le=1.0, description="Share of a line's content words its sources must contain.")
+
+    # Forgetting: retention R = exp(-t / S), S = forgetting_base_days * (0.5 + importance) * strength
+    forgetting_base_days: float = Field(30.0, gt=0)
+    forgetting_threshold: float = Field(0.05, gt=0.0, lt=1.0, description="Archive below this retention.")
+    forgetting_recent_days: float = Field(30.0, ge=0, description="Memories recalled this recently are never archived.")
+    forgetting_kinds: list[str] = Field(default_factory=lambda: ["episode", "fact", "summary", "thought"])
+    reinforce_min_gap_hours: float = Field(12.0, ge=0, description="Recalls closer together than this do not grow stability.")
+
     # Write path
     near_duplicate_threshold: float = Field(
         0.95, ge=0.5, le=1.0, description="Cosine similarity above which a new memory counts as a near-duplicate.")

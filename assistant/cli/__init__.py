@@ -137,5 +137,5 @@ def main(argv: Optional[list[str]] = None) -> None:
 
 # Command groups register themselves on import.
 from assistant.cli import (  # noqa: E402,F401
-    backup_cmds, chat_cmds, doctor, gui, ledger_cmds, memory_cmds, models_cmds, plugin_cmds, server_cmds,
+    backup_cmds, chat_cmds, doctor, gui, jobs_cmds, ledger_cmds, memory_cmds, models_cmds, plugin_cmds, server_cmds,
 )

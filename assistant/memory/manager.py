@@ -13,6 +13,7 @@ from assistant.memory.chunking import split_text
 from assistant.memory.ledger import Ledger
 from assistant.memory.recall import DEFAULT_STATUSES, Recaller
 from assistant.memory.records import MemoryRecord, RecallHit
+from assistant.memory.retention import reinforced_strength
 from assistant.memory.text_rules import clean_text, text_hash
 from assistant.memory.write_path import DEFAULT_TRUST, WriteOutcome, WritePath  # noqa: F401 (re-exported)
 from storage.errors import NotFound, UserError
@@ -134,9 +135,10 @@ class MemoryManager:
         now = utcnow()
         with self.db.session() as s:
             for m in s.scalars(select(Memory).where(Memory.id.in_(list(memory_ids)))):
+                m.strength = reinforced_strength(m.strength, m.last_recalled_at, now,
+                                                 self.settings.reinforce_min_gap_hours)
                 m.recall_count += 1
                 m.last_recalled_at = now
-                m.strength = m.strength * 1.5 + 1.0
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, memory_id: int) -> MemoryRecord:
