@@ -40,13 +40,6 @@ def test_group_boost_lifts_items_of_a_matching_session():
     assert out[4] == 0.1
 
 
-def test_retention_follows_the_forgetting_curve():
-    assert fusion.retention(0, 5) == 1.0
-    assert fusion.retention(5, 5) == pytest.approx(math.exp(-1))
-    assert fusion.retention(5, 50) > fusion.retention(5, 5)  # a stronger memory fades slower
-    assert fusion.retention(-3, 5) == 1.0  # seen "in the future" (clock skew) counts as just seen
-
-
 def test_recency_half_life_and_bounded_rerank_factor():
     assert fusion.recency(365, 365) == pytest.approx(0.5)
     assert fusion.rerank_factor(1, 1, 0.1, 0.1) == pytest.approx(1.0)

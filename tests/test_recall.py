@@ -87,7 +87,7 @@ def test_event_anchored_range(app):
 
 def test_stronger_fresher_memory_wins_a_tie(app):
     weak = app.memory.remember("The spare key is under the blue flowerpot.")
-    strong = app.memory.remember("The spare key is under the blue flower pot.")
+    strong = app.memory.remember("The spare key is in the kitchen drawer now.")
     long_ago = datetime.now(timezone.utc) - timedelta(days=30)
     with app.db.session() as s:
         s.execute(update(Memory).where(Memory.id == weak.id).values(strength=1.0, recorded_at=long_ago))

@@ -25,6 +25,7 @@ def _ops(app, memory_id):
 
 
 def test_exact_duplicate_is_not_stored_twice_and_reinforces_the_original(app):
+    app.settings.reinforce_min_gap_hours = 0  # the spacing rule is tested in test_jobs_forgetting
     first = app.memory.remember("My sister Ana is a nurse.")
     again = app.memory.write([dict(text="  my sister ANA is a nurse.  ")])[0]
     assert again.action == "duplicate" and again.memory_id == first.id
@@ -146,6 +147,7 @@ def test_reject_of_an_episode_becomes_quarantine(app):
 
 
 def test_supersede_and_merge_verdicts_and_the_similar_context(app):
+    app.settings.reinforce_min_gap_hours = 0
     old = app.memory.remember("The office wifi password is tulip42.")
     target = app.memory.remember("Ana's birthday is on 3 March.")
     plugin = _Fixed(lambda c, ctx: Verdict("supersede", "password changed", supersede_ids=(old.id,))
@@ -180,6 +182,7 @@ def test_undo_reverses_the_last_operation_only(app):
 
 
 def test_undo_of_pin_forget_and_duplicate(app):
+    app.settings.reinforce_min_gap_hours = 0
     m = app.memory.remember("I like green tea.")
     app.memory.pin(m.id)
     app.memory.undo()

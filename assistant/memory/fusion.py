@@ -5,7 +5,6 @@ Pure functions on ids, scores and vectors, so each rule is tested on its own (te
 
 from __future__ import annotations
 
-import math
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -68,11 +67,6 @@ def group_boost(scores: Mapping[int, float], group_of: Mapping[int, int | None],
         group = group_of.get(item)
         out[item] = score + (weight * group_score[group] if group is not None else 0.0)
     return out, group_score
-
-
-def retention(days_since: float, strength_days: float) -> float:
-    """Ebbinghaus retention R = exp(-t / S): t days since last seen, S the memory's stability in days."""
-    return math.exp(-max(0.0, days_since) / max(strength_days, 1e-6))
 
 
 def recency(age_days: float, half_life_days: float) -> float:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Sequence
 from sqlalchemy import select
 
 from assistant.memory import fusion
+from assistant.memory.retention import retention
 from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text
 from assistant.timeparse import TimeRange, find_time_range
@@ -54,12 +55,14 @@ class _Meta:
     recorded_at: datetime
     last_recalled_at: datetime | None
     strength: float
+    importance: float
     pinned: bool
     text: str
 
 
 _META_COLUMNS = (Memory.id, Memory.kind, Memory.status, Memory.session_id, Memory.valid_from,
-                 Memory.recorded_at, Memory.last_recalled_at, Memory.strength, Memory.pinned, Memory.text)
+                 Memory.recorded_at, Memory.last_recalled_at, Memory.strength, Memory.importance, Memory.pinned,
+                 Memory.text)
 
 
 class Recaller:
@@ -154,7 +157,8 @@ class Recaller:
             rec = fusion.recency((reference - m.valid_from).total_seconds() / DAY if m.valid_from else 0.0,
                                  st.recall_recency_half_life_days)
             seen = m.last_recalled_at or m.recorded_at
-            ret = 1.0 if m.pinned else fusion.retention((now - seen).total_seconds() / DAY, m.strength)
+            ret = 1.0 if m.pinned else retention((now - seen).total_seconds() / DAY, m.strength, m.importance,
+                                                  st.forgetting_base_days)
             factor = fusion.rerank_factor(rec, ret, st.recall_recency_weight, st.recall_retention_weight)
             final[i] = score * time_factor * factor
             parts[i] = {"rrf": fused.get(i, 0.0), "context": with_context[i] - fused.get(i, 0.0),

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.memory import ledger
+from assistant.memory.retention import reinforced_strength
 from assistant.memory.records import MemoryRecord
 from assistant.memory.text_rules import clean_text, text_hash
 from plugins.api import MemoryCandidate, Verdict
@@ -333,11 +334,11 @@ class WritePath:
         batch.after_flush.append(record)
         return WriteOutcome("duplicate", f"{why}; not stored again, {what}"), original, []
 
-    @staticmethod
-    def _reinforce(m: Memory) -> None:
-        # Being told the same thing again is a repetition: the memory's stability grows as on a real recall.
-        m.strength = m.strength * 1.5 + 1.0
-        m.updated_at = utcnow()
+    def _reinforce(self, m: Memory) -> None:
+        # Being told the same thing again is a repetition: stability grows as on a real recall (same spacing rule).
+        now = utcnow()
+        m.strength = reinforced_strength(m.strength, m.updated_at, now, self.settings.reinforce_min_gap_hours)
+        m.updated_at = now
 
     @staticmethod
     def _supersede(s: Session, new: Memory, old: Memory, reason: str, batch: "_Batch") -> None:

@@ -4,13 +4,14 @@ Two layers. Strong rules (overriding earlier instructions, claiming to be the sy
 trigger phrase) quarantine on their own. Everything else is scored by a logistic-regression classifier over the
 MiniLM sentence embedding plus hand features (plugins/builtin/poison_features.py), trained at build time by
 benchmarks/train_poisoning.py; its weights ship as poisoning_model.npz. The threshold follows trust:
-0.5 + 0.2 * trust, so what the user types (trust 1.0) needs a score of 0.7, an imported document (0.6) 0.62 and
-another app through the API (0.5) 0.6. The slope 0.2 (0.3 at first) was picked after looking at held-out recall
-for the user channel, so benchmarks/poisoning.py's held-out figures for it are slightly optimistic.
+0.5 + 0.2 * trust, so an imported document (0.6) needs a score of 0.62 and another app through the API (0.5) 0.6.
+The user's own channel (source "user") gets the strong rules only: see check_memory. `secondme check` and
+benchmarks/poisoning.py report the classifier at each trust level, the user's (0.7) included, for comparison.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from plugins.builtin.poison_features import HAND_FEATURES, feature_matrix, rule_
 from plugins.hookspecs import hookimpl
 
 MODEL_PATH = Path(__file__).with_name("poisoning_model.npz")
+ROLE_LABEL = re.compile(r"^(User|Assistant): ", re.MULTILINE)
 BASE_THRESHOLD = 0.5
 TRUST_SLOPE = 0.2
 
@@ -59,6 +61,17 @@ class PoisoningGuard:
 
     @hookimpl
     def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict | None:
+        if candidate.source == "user":
+            # What the user says to their own assistant is trusted: requests and commands are a chat's normal
+            # content, and the classifier flags many ordinary requests and much non-English text (deepset's
+            # benign prompts, German in its training data). Only the strong rules apply to the user's channel;
+            # documents, other apps (api), plugins and the assistant's own words get the classifier too.
+            # "User:" / "Assistant:" are secondme's own labels for a chat round, not a claim to be the assistant.
+            spoken = ROLE_LABEL.sub("", candidate.text)
+            strong = [name for name, is_strong in rule_hits(spoken) if is_strong]
+            if strong:
+                return Verdict("quarantine", "; ".join(f"text {name}" for name in strong), confidence=0.9)
+            return Verdict("accept", "", confidence=1.0)
         embedding = context.get("embedding")
         return self.judge([candidate.text], [candidate.trust],
                           None if embedding is None else np.asarray(embedding)[None, :])[0]
