@@ -25,11 +25,12 @@ def main(seed: int) -> None:
             app.memory.reindex()
             print("REINDEXED", flush=True)
         elif op < 0.5:
-            text = f"crash test {seed}-{n}: a single memory about topic {rng.randrange(50)}"
+            # A random tag keeps texts apart: "1-13" and "13-1" with the same topic would be near-duplicates.
+            text = f"crash test {seed}-{n} tag {rng.getrandbits(40):x}: a single memory about topic {rng.randrange(50)}"
             record = app.memory.remember(text)
             print(f"ACK {record.id} {text}", flush=True)
         else:
-            texts = [f"crash test {seed}-{n}.{j}: batch memory about topic {rng.randrange(50)}"
+            texts = [f"crash test {seed}-{n}.{j} tag {rng.getrandbits(40):x}: batch memory about topic {rng.randrange(50)}"
                      for j in range(rng.randint(2, 8))]
             for record, text in zip(app.memory.remember_many([{"text": t} for t in texts]), texts):
                 print(f"ACK {record.id} {text}", flush=True)

@@ -64,7 +64,8 @@ def test_random_kills_lose_nothing_acknowledged_and_leave_consistent_indexes(hom
     while kills < MAX_KILLS and time.monotonic() - started < MAX_SECONDS:
         got, phase = _run_and_kill(kills, rng, during_start_up=kills % 6 == 5)
         for memory_id, text in got:
-            assert memory_id not in acked, f"id {memory_id} acknowledged twice"
+            assert memory_id not in acked, (f"id {memory_id} acknowledged twice (kill {kills}, {phase}): "
+                                            f"first {acked.get(memory_id)!r}, then {text!r}")
             acked[memory_id] = text
         kills += 1
         phases[phase] += 1
