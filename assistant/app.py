@@ -125,7 +125,17 @@ class App:
 
         return JobService(self)
 
+    def start_background_work(self) -> None:
+        """For the long-running front ends (desktop app, `secondme serve`, `secondme chat`): the upkeep
+        scheduler and the fact-extraction worker. One-shot commands leave queued extraction for the next
+        long-running one (or `secondme extract`)."""
+        if self.settings.extract_facts:
+            self.memory.extraction_queue.start_worker(lambda: self.llm)
+        self.jobs.start()
+
     def close(self) -> None:
+        if "extraction_queue" in self.memory.__dict__:
+            self.memory.extraction_queue.stop_worker()
         if "jobs" in self.__dict__:
             self.jobs.shutdown()
         if "plugins" in self.__dict__:

@@ -173,9 +173,6 @@ class MainWindow(QMainWindow):
         app = self.ctx.app
         QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda: app.embedder.embed(["warm up"]), None,
                                                         lambda exc: self.statusBar().showMessage(str(exc))))
-        # The window is the long-running process, so it runs the upkeep scheduler (where the build has one).
-        from ui.jobs_panel import job_service_of
-
-        jobs = job_service_of(app)
-        if jobs is not None and hasattr(jobs, "start"):
-            self.ctx.tasks.run(jobs.start, None, lambda exc: self.statusBar().showMessage(f"Jobs not started: {exc}"))
+        # The window is the long-running process: it runs the upkeep scheduler and the fact-extraction worker.
+        self.ctx.tasks.run(app.start_background_work, None,
+                           lambda exc: self.statusBar().showMessage(f"Background upkeep not started: {exc}"))

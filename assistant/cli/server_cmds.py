@@ -25,6 +25,7 @@ def serve(
     from assistant.api.server import create_api
 
     a = get_app()
+    a.start_background_work()  # a server runs for long: upkeep jobs and fact extraction run beside it
     port = port or a.settings.api_port
     typer.echo(f"secondme API on http://127.0.0.1:{port}/v1 (bearer token in {where}; "
                "print it with: secondme serve --show-token)", err=True)
