@@ -45,8 +45,11 @@ def build_window(core, qapp):
     return window
 
 
-def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None) -> int:
-    """Open the app; with `quick_recall`, raise the quick-recall popup (in the running instance if there is one)."""
+def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, minimized: bool = False) -> int:
+    """Open the app; with `quick_recall`, raise the quick-recall popup (in the running instance if there is one).
+
+    `minimized` (the autostart entry) keeps the window hidden when there is a tray icon to bring it back from.
+    """
     if screenshot_dir is not None:
         from ui.screenshot import render_screenshots
 
@@ -74,7 +77,8 @@ def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None) -> i
     window = build_window(core, qapp)
     server.message_received.connect(
         lambda m: window.show_quick_recall() if m == QUICK_RECALL else window.bring_to_front())
-    window.show()
+    if not (minimized and window.tray is not None):
+        window.show()
     probe = os.environ.get(STARTUP_PROBE_ENV)
     if probe:
         from PySide6.QtCore import QTimer

@@ -83,6 +83,8 @@ def root(
     quick_recall: bool = typer.Option(
         False, "--quick-recall", help="Open the quick-recall popup (in the running app if there is one); "
                                       "bind this to a desktop keyboard shortcut."),
+    minimized: bool = typer.Option(
+        False, "--minimized", help="Start in the system tray without showing the window (for autostart)."),
     screenshot: Optional[Path] = typer.Option(
         None, "--screenshot", metavar="DIR", help="Render the app's screens with demo data to PNGs in DIR and exit."),
 ) -> None:
@@ -92,7 +94,7 @@ def root(
         return
     from assistant.cli.gui import launch_gui
 
-    raise typer.Exit(launch_gui(quick_recall=quick_recall, screenshot_dir=screenshot))
+    raise typer.Exit(launch_gui(quick_recall=quick_recall, screenshot_dir=screenshot, minimized=minimized))
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -10,7 +10,7 @@ import typer
 from storage.errors import UserError
 
 
-def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None) -> int:
+def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, minimized: bool = False) -> int:
     from assistant.cli import has_display
 
     if screenshot_dir is not None:
@@ -26,4 +26,4 @@ def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None) -
     except ImportError as exc:
         typer.echo(f"The desktop window cannot start ({exc}); use `secondme chat` in this terminal.")
         return 0
-    return run_gui(quick_recall=quick_recall, screenshot_dir=screenshot_dir)
+    return run_gui(quick_recall=quick_recall, screenshot_dir=screenshot_dir, minimized=minimized)
