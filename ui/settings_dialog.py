@@ -21,7 +21,7 @@ from ui.privacy import delete_everything, export_everything
 GENERATION_FIELDS = ("temperature", "max_tokens", "context_size", "threads", "gpu_layers",
                      "chat_template_fallback", "system_prompt")
 # Fields shown elsewhere or not meant to be edited here (where data lives, the ONNX embedder, the model list).
-NOT_MEMORY = set(GENERATION_FIELDS) | {"home", "chat_model_path", "chat_models", "embedder",
+NOT_MEMORY = set(GENERATION_FIELDS) | {"home", "chat_model_path", "chat_models", "embedder", "disabled_plugins",
                                         "embedder_model_path", "embedder_tokenizer_path"}
 
 
@@ -107,6 +107,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._fields_tab(GENERATION_FIELDS), "Generation")
         memory_fields = [n for n in Settings.model_fields if n not in NOT_MEMORY]
         self.tabs.addTab(self._fields_tab(memory_fields), "Memory")
+        self.tabs.addTab(self._plugins_tab(), "Plugins")
         self.tabs.addTab(self._app_tab(), "App")
         self.tabs.addTab(self._privacy_tab(), "Privacy")
         self.message = QLabel("")
@@ -188,6 +189,34 @@ class SettingsDialog(QDialog):
             form.addRow(name.replace("_", " "), w)
         return page
 
+    def _plugins_tab(self) -> QWidget:
+        """Every plugin with its source and hooks; unticking one adds it to disabled_plugins."""
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.plugin_boxes: dict[str, QCheckBox] = {}
+        disabled = set(self.settings.disabled_plugins)
+        infos = {info.name: info for info in self.ctx.app.plugins.list()}
+        for name in sorted(set(infos) | disabled):
+            info = infos.get(name)
+            box = QCheckBox(name if info is None else f"{name} {info.version}".strip())
+            box.setChecked(name not in disabled)
+            box.setEnabled(not env_overridden("disabled_plugins"))
+            if info is None:
+                detail = "disabled: not loaded"
+            elif info.status == "failed":
+                detail = f"failed and turned off for this session: {info.error}"
+            else:
+                detail = f"{info.source}; hooks: {', '.join(info.hooks) or 'none'}"
+            box.setToolTip(detail)
+            layout.addWidget(box)
+            note = QLabel(detail)
+            note.setWordWrap(True)
+            note.setIndent(24)
+            layout.addWidget(note)
+            self.plugin_boxes[name] = box
+        layout.addStretch(1)
+        return page
+
     def _app_tab(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
@@ -236,6 +265,8 @@ class SettingsDialog(QDialog):
     # -- saving ------------------------------------------------------------------------------------
     def changes(self) -> dict:
         out = {name: _value_of(w) for name, w in self.editors.items() if w.isEnabled()}
+        if self.plugin_boxes and not env_overridden("disabled_plugins"):
+            out["disabled_plugins"] = sorted(n for n, box in self.plugin_boxes.items() if not box.isChecked())
         entry = self.model_box.currentData()
         if self.model_box.isEnabled() and entry is not None:
             out["chat_model_path"] = None if entry.origin == "packaged" else str(entry.path)

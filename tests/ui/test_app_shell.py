@@ -297,3 +297,32 @@ def test_privacy_export_all_then_delete_all(window, ctx, app, qtbot, tmp_path, m
     assert app.memory.get(kept.id).status == "deleted" and app.memory.count(status="active") == 0
     assert ctx.chat.list_sessions() == []
     assert app.memory.recall("passport", k=5) == []
+
+
+def test_settings_plugins_tab_disables_and_reenables_a_plugin(window, ctx, qtbot):
+    import tomllib
+
+    from assistant.app import App
+    from assistant.config import config_file, load_settings
+    from ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(ctx, window)
+    qtbot.addWidget(dialog)
+    boxes = dialog.plugin_boxes
+    assert {"poisoning-guard", "conflict-checker"} <= set(boxes) and all(b.isChecked() for b in boxes.values())
+    assert "check_memory" in boxes["conflict-checker"].toolTip()
+    boxes["conflict-checker"].setChecked(False)
+    dialog.save()
+    assert tomllib.loads(config_file().read_text())["disabled_plugins"] == ["conflict-checker"]
+    fresh = App(load_settings())
+    try:
+        assert "conflict-checker" not in {p.name for p in fresh.plugins.list()}
+    finally:
+        fresh.close()
+    ctx.app.settings = load_settings()
+    again = SettingsDialog(ctx, window)
+    qtbot.addWidget(again)
+    assert not again.plugin_boxes["conflict-checker"].isChecked()  # still listed, so it can come back
+    again.plugin_boxes["conflict-checker"].setChecked(True)
+    again.save()
+    assert load_settings().disabled_plugins == []
