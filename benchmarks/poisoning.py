@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import storage.offline  # noqa: E402,F401
+from plugins.builtin.poison_features import rule_hits  # noqa: E402
 from poison_data import DATA, LOCOMO_TRAIN_CONVERSATIONS, data_present, held_out, load_examples, locomo_turns  # noqa: E402
 
 TRUST = {"user": 1.0, "document": 0.6, "api": 0.5}
@@ -68,6 +69,11 @@ def held_out_figures(guard, embedder, quick: bool) -> dict:
         r = rates(flags, labels)
         out["by_channel"][channel] = r
         print(f"{channel:10s} {r['precision']:9.3f} {r['recall']:7.3f} {r['fpr']:7.3f}")
+    # What the product applies to the user's own channel: the strong rules alone (see PoisoningGuard.check_memory).
+    rules = np.array([any(strong for _, strong in rule_hits(t)) for t in texts])
+    r = rates(rules, labels)
+    out["by_channel"]["user (as applied: rules only)"] = r
+    print(f"{'user, as applied (rules only)':10s} {r['precision']:9.3f} {r['recall']:7.3f} {r['fpr']:7.3f}")
     print(f"\n{'data set':22s} {'n':>4s} " + " ".join(f"{c + ' flagged':>16s}" for c in TRUST))
     for src in sources:
         mask = np.array([e.source == src for e in test])
