@@ -9,7 +9,7 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q --upgrade pip setuptools wheel
 
 # llama-cpp-python compiles from source (about 6 minutes on 2 cores; pip caches the wheel afterwards).
 # Portable CPU flags: a build tuned to this CPU (AVX-512, say) could crash on another machine.
