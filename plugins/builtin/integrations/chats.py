@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from plugins.builtin.integrations.common import ImportReport, read_json_file, split_long, store
+from plugins.builtin.integrations.common import (ImportReport, malformed_as_user_error, read_json_file,
+                                                 split_long, store)
 from storage.errors import UserError
 
 EXPORT_FORMAT = "secondme-export"
@@ -40,7 +41,16 @@ def import_chatgpt(app, path: Path) -> ImportReport:
     if not isinstance(data, list) or not all(isinstance(c, dict) and "mapping" in c for c in data):
         raise UserError(f"{path} is not a ChatGPT conversations.json (a list of conversations with a 'mapping').")
     report = ImportReport()
-    items = []
+    with malformed_as_user_error(path, "ChatGPT conversations.json"):
+        items = _chatgpt_items(app, data)
+    if not items:
+        raise UserError(f"{path} holds no user or assistant messages to import.")
+    store(app, items, report, reason="imported from a ChatGPT export")
+    return report
+
+
+def _chatgpt_items(app, data: list[dict[str, Any]]) -> list[dict]:
+    items: list[dict] = []
     for conv in data:
         title = conv.get("title") or "Untitled"
         pending_user: tuple[str, float | None] | None = None
@@ -60,10 +70,7 @@ def import_chatgpt(app, path: Path) -> ImportReport:
                 pending_user = None
         if pending_user:
             items += _episode(app, title, conv, pending_user[0], "", pending_user[1])
-    if not items:
-        raise UserError(f"{path} holds no user or assistant messages to import.")
-    store(app, items, report, reason="imported from a ChatGPT export")
-    return report
+    return items
 
 
 def _episode(app, title: str, conv: dict[str, Any], user: str, assistant: str, when: float | None) -> list[dict]:
@@ -79,7 +86,17 @@ def import_secondme_json(app, path: Path) -> ImportReport:
     data = read_json_file(Path(path), "secondme export")
     if not isinstance(data, dict) or not isinstance(data.get("memories", data.get("sessions")), list):
         raise UserError(f"{path} is not a secondme export (expected an object with a 'memories' or 'sessions' list).")
-    items = []
+    with malformed_as_user_error(path, "secondme export"):
+        items = _secondme_items(app, data)
+    if not items:
+        raise UserError(f"{path} holds no memories or chat turns to import.")
+    report = ImportReport()
+    store(app, items, report, reason="imported from a secondme JSON export")
+    return report
+
+
+def _secondme_items(app, data: dict[str, Any]) -> list[dict]:
+    items: list[dict] = []
     for m in data.get("memories") or []:
         if not isinstance(m, dict) or not isinstance(m.get("text"), str) or not m["text"].strip():
             continue
@@ -103,11 +120,7 @@ def import_secondme_json(app, path: Path) -> ImportReport:
                                   provenance={"importer": "secondme-json", "session": session.get("title")})
                              for piece in split_long(body, app.settings.max_text_bytes))
                 user = None
-    if not items:
-        raise UserError(f"{path} holds no memories or chat turns to import.")
-    report = ImportReport()
-    store(app, items, report, reason="imported from a secondme JSON export")
-    return report
+    return items
 
 
 def _parse_time(value: Any) -> datetime | None:

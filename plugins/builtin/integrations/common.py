@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from storage.errors import UserError
 
@@ -41,6 +43,19 @@ def read_json_file(path: Path, what: str) -> Any:
         raise UserError(f"{path} is not valid UTF-8 (offset {exc.start}); it is not {what} JSON.") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+
+
+@contextmanager
+def malformed_as_user_error(path: Path, what: str) -> Iterator[None]:
+    """Parsing a file of unexpected shape (a list where an object belongs, a number for a date...) ends in one
+    clear line, before anything is stored, instead of a traceback from deep inside the parser."""
+    try:
+        yield
+    except UserError:
+        raise
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError, OSError) as exc:
+        raise UserError(f"{path} is not a well-formed {what} ({type(exc).__name__}: {str(exc)[:80]}); "
+                        "check that it is the right file.") from None
 
 
 def split_long(text: str, max_bytes: int) -> list[str]:
