@@ -259,17 +259,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def extract(app) -> None:
-    """Fact extraction over the stored episodes, where the write path offers it (branch memwrite)."""
-    try:
-        from assistant.memory import extraction  # noqa: F401
-    except ImportError:
-        raise SystemExit("--with-extraction: fact extraction is not on this branch yet (it is being built on "
-                         "branch memwrite); run without it.")
-    runner = getattr(app.memory, "run_extraction", None) or getattr(extraction, "run_pending", None)
-    if runner is None:
-        raise SystemExit("--with-extraction: the extraction module offers no runner this benchmark knows.")
-    runner(app) if runner is getattr(extraction, "run_pending", None) else runner()
+def extract(app) -> dict:
+    """LLM fact extraction over every stored turn through the product's own queue (one model call per turn)."""
+    queue = app.memory.extraction_queue
+    queue.enqueue([m.id for m in app.memory.list(kind="episode", status="active", limit=1_000_000)])
+    return queue.run_pending(app.llm)
 
 
 def print_table(result: dict[str, Any]) -> None:
@@ -312,12 +306,6 @@ def main() -> None:
         args.conversations = 1 if args.quick else 10
     if args.model and not Path(args.model).is_file():
         parser.error(f"--model {args.model}: no such file")
-    if args.with_extraction:
-        try:
-            from assistant.memory import extraction  # noqa: F401
-        except ImportError:
-            parser.error("--with-extraction: fact extraction is not on this branch yet (it is being built on "
-                         "branch memwrite); run without it")
     if args.settings:
         from assistant.config import Settings
 
