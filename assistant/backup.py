@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage.db import connect, driver, file_state
+from storage.db import connect, driver, file_state, zero_file
 from storage.errors import UserError
 from storage.timeutil import utcnow
 
@@ -283,14 +283,7 @@ def wipe(app: "App") -> dict:
 
 
 def _shred(path: Path) -> None:
-    try:
-        size = path.stat().st_size
-        with open(path, "rb+") as fh:
-            fh.write(b"\0" * size)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError:
-        pass
+    zero_file(path)
     path.unlink(missing_ok=True)
 
 

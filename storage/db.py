@@ -89,13 +89,13 @@ def encrypt_plain_database(path: Path, key: bytes) -> None:
         plain.close()
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
-    _overwrite(path)
+    zero_file(path)
     os.replace(tmp, path)
     for suffix in ("-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
-def _overwrite(path: Path) -> None:
+def zero_file(path: Path) -> None:
     """Best effort: zero a plain file's bytes before it is replaced (an SSD may still keep old blocks)."""
     try:
         size = path.stat().st_size
