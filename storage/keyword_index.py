@@ -78,12 +78,26 @@ class KeywordIndex:
         session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')"))
 
     @staticmethod
+    def integrity_problem(session: Session) -> str | None:
+        """None when FTS5's index matches its content, else what FTS5 says (quick_check does not look here)."""
+        from sqlalchemy.exc import DatabaseError
+
+        try:
+            session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('integrity-check')"))
+        except DatabaseError as exc:
+            return str(exc.orig)
+        return None
+
+    @staticmethod
     def ids(session: Session) -> set[int]:
         return {row[0] for row in session.execute(text(f"SELECT rowid FROM {FTS_TABLE}"))}
 
     @staticmethod
     def clear(session: Session) -> None:
         session.execute(text(f"DELETE FROM {FTS_TABLE}"))
+        # Deleting removes each row's terms as FTS5 believes them; a damaged index keeps stale ones. Rebuilding
+        # from the (now empty) content resets the index itself.
+        session.execute(text(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')"))
 
     @staticmethod
     def search(session: Session, query: str, limit: int, statuses: Sequence[str],

@@ -96,3 +96,19 @@ def test_fts_query_syntax_in_user_text_is_plain_words(app):
     for q in ['"', "*", "NEAR(", "OR", "AND (", "a\"b", "-x"]:
         app.memory.recall(q)  # must not raise an FTS5 syntax error
     assert app.memory.recall("NEAR OR")[0].memory.text.startswith("He said")
+
+
+def test_a_damaged_keyword_index_is_detected_and_reindex_repairs_it(app):
+    from sqlalchemy import text
+
+    app.memory.remember("The boat is moored at pier seven")
+    with app.db.session() as s:
+        assert KeywordIndex.integrity_problem(s) is None
+        # Content that FTS5's index never saw: what the known concurrency bug leaves behind.
+        s.execute(text("UPDATE memory_fts_content SET c0 = 'something else entirely' WHERE id = 1"))
+    with app.db.session() as s:
+        assert KeywordIndex.integrity_problem(s)  # FTS5 says "database disk image is malformed"
+    app.memory.reindex()
+    with app.db.session() as s:
+        assert KeywordIndex.integrity_problem(s) is None
+    assert app.memory.recall("where is the boat moored")[0].memory.text.startswith("The boat")

@@ -43,6 +43,12 @@ def _database(settings) -> Check:
 def _indexes(settings) -> Check:
     from assistant.cli import get_app
 
+    from storage.keyword_index import KeywordIndex
+
+    with get_app().db.session() as s:
+        fts_problem = KeywordIndex.integrity_problem(s)
+    if fts_problem:
+        return Check("indexes", "WARN", f"keyword index damaged ({fts_problem})", "run `secondme reindex`")
     report = get_app().memory.index_report()
     problems = {k: len(v) for k, v in report.items() if isinstance(v, list) and v}
     if report["pending_vector_writes"] or problems:
