@@ -97,6 +97,17 @@ class MemoryManager:
             self.extraction_queue.enqueue([r.id for r in records])
         return records[0]
 
+    def forget_turn(self, session_id: int, message_ids: Sequence[int], reason: str) -> list[int]:
+        """Archive the episode memories recorded for one chat round (all its chunks); returns their ids."""
+        wanted = set(message_ids)
+        with self.db.session() as s:
+            episodes = s.scalars(select(Memory).where(Memory.session_id == session_id, Memory.kind == "episode",
+                                                      Memory.status.in_(("active", "superseded"))))
+            ids = [m.id for m in episodes if set((m.provenance or {}).get("message_ids") or ()) == wanted]
+        for memory_id in ids:
+            self.forget(memory_id, reason=reason)
+        return ids
+
     @cached_property
     def write_path(self) -> WritePath:
         return WritePath(self.app)

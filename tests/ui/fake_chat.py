@@ -111,11 +111,23 @@ class FakeChat:
                 for m in self.msgs if q in m.text.lower()][:limit]
 
     def send(self, session_id, text, *, on_token=None, should_stop=None):
-        info = self._get(session_id)
+        self._get(session_id)
         now = datetime.now(timezone.utc)
         with self.lock:
             user = MessageInfo(self._next(), session_id, "user", text, now)
             self.msgs.append(user)
+        return self._answer(session_id, user, None, on_token, should_stop)
+
+    def regenerate(self, session_id, *, on_token=None, should_stop=None):
+        msgs = self.messages(session_id)
+        users = [i for i, m in enumerate(msgs) if m.role == "user"]
+        if not users:
+            raise UserError("This chat has no question to answer again; send one first.")
+        old = next((m for m in msgs[users[-1] + 1:] if m.role == "assistant"), None)
+        return self._answer(session_id, msgs[users[-1]], old, on_token, should_stop)
+
+    def _answer(self, session_id, user, replacing, on_token, should_stop):
+        info = self._get(session_id)
         out, stopped = [], False
         for word in self.answer.split(" "):
             self.gate.wait(10)
@@ -130,10 +142,14 @@ class FakeChat:
                 time.sleep(self.token_delay)
         answer = "".join(out)
         with self.lock:
-            reply = MessageInfo(self._next(), session_id, "assistant", answer, datetime.now(timezone.utc))
-            self.msgs.append(reply)
+            if replacing is None:
+                reply = MessageInfo(self._next(), session_id, "assistant", answer, datetime.now(timezone.utc))
+                self.msgs.append(reply)
+            else:
+                reply = replacing
+                reply.text, reply.created_at = answer, datetime.now(timezone.utc)
         info.updated_at = reply.created_at
-        recalled = self.recall(text) if self.recall else []
+        recalled = self.recall(user.text) if self.recall else []
         return TurnResult(session_id, user.id, reply.id, answer, recalled, {"total_s": 0.0}, stopped)
 
     def export_session(self, session_id, fmt):
