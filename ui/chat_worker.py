@@ -94,8 +94,10 @@ class ChatThread(QObject):
     _regenerate = Signal(int)
     _warm = Signal()
 
-    def __init__(self, chat, parent: QObject | None = None):
+    def __init__(self, chat, parent: QObject | None = None, activities=None):
         super().__init__(parent)
+        self.activities = activities  # ui.progress.Activities: the model load shows in the status bar
+        self._loading: int | None = None
         self.thread = QThread()
         self.thread.setObjectName("chat-model")
         self.worker = ChatWorker(chat)
@@ -110,6 +112,8 @@ class ChatThread(QObject):
         self.worker.token.connect(self._on_token)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.worker.ready.connect(self._loaded)
+        self.worker.load_failed.connect(self._loaded)
         self.thread.start()
 
     @Slot(int, str)
@@ -137,7 +141,14 @@ class ChatThread(QObject):
         return self.current_owner is not None or bool(self._owners)
 
     def warm_up(self) -> None:
+        if self.activities is not None and self._loading is None:
+            self._loading = self.activities.begin("Loading the chat model…")
         self._warm.emit()
+
+    def _loaded(self, *_args) -> None:
+        if self._loading is not None:
+            self.activities.end(self._loading)
+            self._loading = None
 
     def submit(self, owner: object, session_id: int, text: str) -> None:
         self._owners.append(owner)

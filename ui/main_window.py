@@ -9,7 +9,9 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QTabWidget
 from ui.chat_view import ChatView
 from ui.icon import app_icon
 from ui.jobs_panel import JobsPanel
+from ui.maintenance import ask_and_import, start_reindex
 from ui.memory_browser import MemoryBrowser
+from ui.progress import ProgressIndicator
 from ui.quick_recall import QuickRecallPopup
 from ui.sessions_sidebar import SessionsSidebar
 
@@ -48,6 +50,8 @@ class MainWindow(QMainWindow):
         ctx.events.open_session.connect(self.open_session)
         ctx.events.status.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
         ctx.tasks.error.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
+        self.progress = ProgressIndicator(ctx.activities)
+        self.statusBar().addPermanentWidget(self.progress)
         self._menus()
         self._shortcuts()
         self.restore_state()
@@ -57,6 +61,8 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&secondme")
         for text, slot, keys in (("New chat", self.new_chat, QKeySequence.StandardKey.New),
                                  ("Quick recall", self.show_quick_recall, None),
+                                 ("Import…", lambda: ask_and_import(self.ctx, self), None),
+                                 ("Rebuild search indexes", lambda: start_reindex(self.ctx), None),
                                  ("Settings…", self.open_settings, QKeySequence.StandardKey.Preferences),
                                  ("Quit", self.quit_app, QKeySequence.StandardKey.Quit)):
             action = QAction(text, self)
@@ -171,8 +177,9 @@ class MainWindow(QMainWindow):
         if self.ctx.chat_thread is not None:
             self.ctx.chat_thread.warm_up()
         app = self.ctx.app
-        QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda: app.embedder.embed(["warm up"]), None,
-                                                        lambda exc: self.statusBar().showMessage(str(exc))))
+        QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda _progress: app.embedder.embed(["warm up"]), None,
+                                                        lambda exc: self.statusBar().showMessage(str(exc)),
+                                                        activity="Loading the memory model…"))
         # The window is the long-running process: it runs the upkeep scheduler and the fact-extraction worker.
         self.ctx.tasks.run(app.start_background_work, None,
                            lambda exc: self.statusBar().showMessage(f"Background upkeep not started: {exc}"))

@@ -246,19 +246,21 @@ class SettingsDialog(QDialog):
     def _export_all(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export everything", "secondme-export.json", "JSON (*.json)")
         if name:
-            self.ctx.tasks.run(lambda: export_everything(self.ctx, Path(name)),
+            self.ctx.tasks.run(lambda _progress: export_everything(self.ctx, Path(name)),
                                lambda path: self.message.setText(f"Exported to {path}."),
-                               lambda exc: self.message.setText(str(exc)), owner=self)
+                               lambda exc: self.message.setText(str(exc)), owner=self,
+                               activity="Exporting everything…")
 
     def _delete_all(self) -> None:
         text, ok = QInputDialog.getText(self, "Delete all my data",
                                         "This deletes every chat and every memory for good. Type DELETE to confirm:")
         if ok and text.strip() == "DELETE":
-            self.ctx.tasks.run(lambda: delete_everything(self.ctx),
+            self.ctx.tasks.run(lambda _progress: delete_everything(self.ctx),
                                lambda counts: (self.message.setText(
                                    f"Deleted {counts['memories']} memories and {counts['sessions']} chats."),
                                    self.ctx.events.memories_changed.emit()),
-                               lambda exc: self.message.setText(str(exc)), owner=self)
+                               lambda exc: self.message.setText(str(exc)), owner=self,
+                               activity="Deleting all data…")
         elif ok:
             self.message.setText("Nothing deleted: type DELETE exactly to confirm.")
 
