@@ -6,13 +6,15 @@ import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from assistant.hotkey_spec import normalize_hotkey
 
 APP_NAME = "secondme"
 
@@ -128,6 +130,16 @@ class Settings(BaseSettings):
     # Plugins
     disabled_plugins: list[str] = Field(default_factory=list,
                                         description="Plugin names not to load, e.g. [\"conflict-checker\"].")
+
+    # Desktop app
+    quick_recall_hotkey: str = Field(
+        "Ctrl+Alt+Space", description="System-wide key that opens quick recall (X11, Windows, macOS; not on Wayland); "
+                                      "empty turns it off.")
+
+    @field_validator("quick_recall_hotkey")
+    @classmethod
+    def _hotkey(cls, value: str) -> str:
+        return normalize_hotkey(value)
 
     # Local API (secondme serve): loopback only, bearer token, limits against a runaway client.
     api_port: int = Field(8765, ge=1024, le=65535)

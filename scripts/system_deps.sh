@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Debian/Ubuntu packages secondme needs: a compiler for llama-cpp-python, Python's venv, and the libraries
-# Qt loads (offscreen and under X11/Xvfb). Installs only what is missing; other systems print what to install.
+# Debian/Ubuntu packages secondme needs: a compiler for llama-cpp-python (and pynput's evdev), Python's venv, the
+# libraries Qt loads (offscreen and under X11/Xvfb), and xdotool, with which the tests press the global hotkey
+# on an Xvfb display. Installs only what is missing; other systems print what to install.
 set -euo pipefail
 
 PACKAGES=(
@@ -9,7 +10,7 @@ PACKAGES=(
   libx11-6 libxcb1 libpng16-16 fonts-dejavu-core
   xvfb xauth libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
   libxcb-randr0 libxcb-render0 libxcb-render-util0 libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1
-  libxcb-xfixes0 libxcb-xkb1
+  libxcb-xfixes0 libxcb-xkb1 xdotool
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

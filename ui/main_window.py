@@ -23,6 +23,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.tray = None
+        self.hotkey = None
         self._quitting = False
         self.setWindowTitle("secondme")
         self.setWindowIcon(app_icon())
@@ -121,6 +122,20 @@ class MainWindow(QMainWindow):
     def show_quick_recall(self) -> None:
         self.quick_recall.popup()
 
+    def start_global_hotkey(self, platform: str | None = None) -> str:
+        """Watch for the quick-recall hotkey where the platform allows; the status bar says whether it works."""
+        from ui.hotkey import GlobalHotkey  # (pynput is imported only where the platform has a hotkey)
+
+        spec = self.ctx.app.settings.quick_recall_hotkey
+        if not spec:
+            message = "No global hotkey: it is turned off in Settings → App."
+        else:
+            self.hotkey = GlobalHotkey(spec, self)
+            self.hotkey.activated.connect(self.show_quick_recall)
+            message = self.hotkey.start(platform)
+        self.statusBar().showMessage(message, STATUS_MS)
+        return message
+
     def bring_to_front(self) -> None:
         self.showNormal()
         self.raise_()
@@ -168,6 +183,8 @@ class MainWindow(QMainWindow):
     def _shutdown(self) -> None:
         self.sidebar.commit_pending_deletes()
         self.quick_recall.close()
+        if self.hotkey is not None:
+            self.hotkey.stop()
         if self.tray is not None:
             self.tray.hide()
         self.ctx.shutdown()

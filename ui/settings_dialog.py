@@ -14,6 +14,7 @@ import os
 from pydantic import ValidationError
 
 from assistant.config import Settings, config_file, save_settings
+from assistant.hotkey_spec import normalize_hotkey
 from assistant.llm.catalog import CatalogEntry, inspect_model, list_models, ram_warning
 from storage.errors import UserError
 from ui.privacy import delete_everything, export_everything
@@ -21,8 +22,10 @@ from ui.privacy import delete_everything, export_everything
 GENERATION_FIELDS = ("temperature", "max_tokens", "context_size", "threads", "gpu_layers",
                      "chat_template_fallback", "system_prompt")
 # Fields shown elsewhere or not meant to be edited here (where data lives, the ONNX embedder, the model list).
-NOT_MEMORY = set(GENERATION_FIELDS) | {"home", "chat_model_path", "chat_models", "embedder", "disabled_plugins",
-                                        "embedder_model_path", "embedder_tokenizer_path"}
+APP_FIELDS = ("quick_recall_hotkey",)
+NOT_MEMORY = set(GENERATION_FIELDS) | set(APP_FIELDS) | {
+    "home", "chat_model_path", "chat_models", "embedder", "disabled_plugins", "embedder_model_path",
+    "embedder_tokenizer_path"}
 
 
 def env_overridden(field: str) -> bool:
@@ -218,8 +221,14 @@ class SettingsDialog(QDialog):
         return page
 
     def _app_tab(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
+        page = self._fields_tab(APP_FIELDS)
+        form = page.layout()
+        hint = QLabel("For example Ctrl+Alt+Space or Super+R (Super: the Windows/Command key); empty turns it off. "
+                      "It works on X11, Windows and macOS (which asks for the Accessibility permission). Wayland "
+                      "lets no application watch the keyboard: there, bind `secondme --quick-recall` to a "
+                      "shortcut in your desktop's keyboard settings.")
+        hint.setWordWrap(True)
+        form.addRow(hint)
         self.close_to_tray = QCheckBox("Closing the window keeps secondme in the system tray")
         self.close_to_tray.setChecked(self.ctx.qsettings.value("close_to_tray", True, type=bool))
         form.addRow(self.close_to_tray)
@@ -278,6 +287,8 @@ class SettingsDialog(QDialog):
     def save(self) -> Path:
         changes = self.changes()
         validate(changes)
+        if "quick_recall_hotkey" in changes:
+            changes["quick_recall_hotkey"] = normalize_hotkey(changes["quick_recall_hotkey"])
         path = save_settings(**changes)
         self.ctx.qsettings.setValue("close_to_tray", self.close_to_tray.isChecked())
         self.ctx.events.status.emit(f"Settings saved to {path}; they take effect the next time secondme starts.")
