@@ -6,15 +6,13 @@ import os
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
-from assistant.hotkey_spec import normalize_hotkey
 
 APP_NAME = "secondme"
 
@@ -133,14 +131,9 @@ class Settings(BaseSettings):
 
     # Desktop app
     quick_recall_hotkey: str = Field(
-        "Ctrl+Alt+Space", description="System-wide key that opens quick recall (X11, Windows, macOS; not on Wayland); "
-                                      "empty turns it off.")
-
-    @field_validator("quick_recall_hotkey")
-    @classmethod
-    def _hotkey(cls, value: str) -> str:
-        return normalize_hotkey(value)
-
+        "Ctrl+Alt+Space", description="System-wide key that opens quick recall (X11, Windows, macOS; not on "
+                                      "Wayland); empty turns it off. Checked by assistant.hotkey_spec where used, so "
+                                      "a typo here turns the hotkey off instead of stopping the app.")
     # Local API (secondme serve): loopback only, bearer token, limits against a runaway client.
     api_port: int = Field(8765, ge=1024, le=65535)
     api_max_body_bytes: int = Field(262_144, ge=1024, description="Largest request body accepted.")

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake python3-venv
+  build-essential cmake python3-venv python3-dev
   libegl1 libgl1 libglx0 libglvnd0 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0
   libx11-6 libxcb1 libpng16-16 fonts-dejavu-core
   xvfb xauth libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
@@ -22,9 +22,13 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# A pyenv or self-built Python brings its own venv; Debian's needs python3-venv only for the system Python.
+# A pyenv or self-built Python brings its own venv and C headers; Debian's needs python3-venv and python3-dev
+# (evdev, which pynput uses on Linux, compiles against Python.h) only for the system Python.
 if python3 -c "import ensurepip" 2>/dev/null; then
   missing=("${missing[@]/python3-venv}")
+fi
+if python3 -c "import os, sysconfig; assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))" 2>/dev/null; then
+  missing=("${missing[@]/python3-dev}")
 fi
 read -r -a missing <<<"${missing[*]}"
 if [ ${#missing[@]} -eq 0 ]; then

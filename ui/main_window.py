@@ -124,12 +124,16 @@ class MainWindow(QMainWindow):
 
     def start_global_hotkey(self, platform: str | None = None) -> str:
         """Watch for the quick-recall hotkey where the platform allows; the status bar says whether it works."""
+        from assistant.hotkey_spec import normalize_hotkey
         from ui.hotkey import GlobalHotkey  # (pynput is imported only where the platform has a hotkey)
 
-        spec = self.ctx.app.settings.quick_recall_hotkey
-        if not spec:
-            message = "No global hotkey: it is turned off in Settings → App."
+        try:
+            spec = normalize_hotkey(self.ctx.app.settings.quick_recall_hotkey)
+        except ValueError as exc:  # a typo in config.toml: no hotkey, but the app runs
+            spec, message = "", f"Global hotkey is off: {exc}; fix it in Settings → App."
         else:
+            message = "No global hotkey: it is turned off in Settings → App."
+        if spec:
             self.hotkey = GlobalHotkey(spec, self)
             self.hotkey.activated.connect(self.show_quick_recall)
             message = self.hotkey.start(platform)

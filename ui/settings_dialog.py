@@ -40,6 +40,10 @@ def validate(changes: dict) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UserError(f"Invalid value for '{first['loc'][0]}': {first['msg']}.") from None
+    try:
+        normalize_hotkey(changes.get("quick_recall_hotkey", ""))
+    except ValueError as exc:
+        raise UserError(f"Invalid value for 'quick_recall_hotkey': {exc}.") from None
 
 
 def model_label(entry: CatalogEntry) -> str:

@@ -67,6 +67,7 @@ class FakeChat:
         self.gate.set()  # a test clears it to hold an answer mid-stream
         self.warmed = 0
         self.memory_paused = False
+        self.fail: Exception | None = None  # raised mid-answer, after the first word, like a crashing model
 
     def _next(self) -> int:
         self._ids += 1
@@ -138,6 +139,8 @@ class FakeChat:
             out.append(piece)
             if on_token:
                 on_token(piece)
+            if self.fail is not None:
+                raise self.fail  # nothing stored: an earlier answer stays as it was
             if self.token_delay:
                 time.sleep(self.token_delay)
         answer = "".join(out)

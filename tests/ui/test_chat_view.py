@@ -71,6 +71,19 @@ def test_regenerate_replaces_the_last_answer_and_copy_copies(window, ctx, qtbot)
     assert QGuiApplication.clipboard().text() == "A different answer."
 
 
+def test_a_failed_regenerate_shows_the_answer_that_was_kept(window, ctx, qtbot):
+    view = window.chat_view
+    view.send("first question")
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    kept = view.messages[-1].text
+    ctx.chat.fail = RuntimeError("the model crashed")
+    assert view.regenerate()
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    assert [(m.role, m.text) for m in view.messages] == [("user", "first question"), ("assistant", kept)]
+    assert view.status.text().startswith("The answer failed: the model crashed")
+    assert view.regenerate_button.isEnabled()
+
+
 def test_recalled_memories_show_under_the_answer_and_open_the_browser(window, ctx, app, qtbot):
     m = app.memory.remember("My sister Ana is a nurse in Porto")
     ctx.chat.recall = lambda text: [RecallHit(app.memory.get(m.id), 0.5)]

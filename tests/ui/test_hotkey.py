@@ -77,19 +77,22 @@ def test_no_hotkey_where_the_platform_has_none(window, monkeypatch):
     assert not window.hotkey.active
     window.ctx.app.settings.quick_recall_hotkey = ""
     assert window.start_global_hotkey() == "No global hotkey: it is turned off in Settings → App."
+    window.ctx.app.settings.quick_recall_hotkey = "Ctrl+Spcae"  # a typo in config.toml
+    assert window.start_global_hotkey().startswith("Global hotkey is off: Unknown key 'Spcae'")
 
 
 def test_hotkey_settings_are_checked_and_written_for_pynput():
     from assistant.config import Settings
+    from assistant.hotkey_spec import normalize_hotkey
 
     assert Settings().quick_recall_hotkey == "Ctrl+Alt+Space"
-    assert pynput_combo(Settings(quick_recall_hotkey=" ctrl + alt + space").quick_recall_hotkey) == \
-        "<ctrl>+<alt>+<space>"
-    assert pynput_combo(Settings(quick_recall_hotkey="cmd+shift+r").quick_recall_hotkey) == "<shift>+<cmd>+r"
-    assert pynput_combo(Settings(quick_recall_hotkey="F9").quick_recall_hotkey) == "<f9>"
-    assert pynput_combo("Ctrl+PageDown") == "<ctrl>+<page_down>"
+    assert pynput_combo(normalize_hotkey(" ctrl + alt + space")) == "<ctrl>+<alt>+<space>"
+    assert pynput_combo(normalize_hotkey("cmd+shift+r")) == "<shift>+<cmd>+r"
+    assert pynput_combo(normalize_hotkey("F9")) == "<f9>"
+    assert pynput_combo(normalize_hotkey("ctrl+pgdown")) == "<ctrl>+<page_down>"
+    assert normalize_hotkey("  ") == ""
     for bad, why in (("Ctrl+", "empty part"), ("Hyper+K", "not a modifier"), ("Ctrl+Alt", "ends in a modifier"),
                      ("Shift+A", "would fire while typing"), ("Ctrl+Spcae", "Unknown key 'Spcae'"),
-                     ("Ctrl+é", "Unknown key")):
+                     ("Ctrl+é", "Unknown key"), ("Ctrl++", "empty part")):
         with pytest.raises(ValueError, match=why):
-            Settings(quick_recall_hotkey=bad)
+            normalize_hotkey(bad)
