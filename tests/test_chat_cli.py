@@ -31,8 +31,8 @@ def test_ask_end_to_end_with_recalled_memories_and_timings():
 
 def test_terminal_chat_streams_ignores_empty_lines_and_regenerates():
     # Fact extraction off: on a loaded machine it would queue for the one model ahead of /regenerate.
-    out = run_cli("chat", input=b"Hello there\n\n   \n/regenerate\n/quit\n", env={**FAST, "SECONDME_EXTRACT_FACTS": "0"},
-                  timeout=300)
+    out = run_cli("chat", input=b"Hello there\n\n   \n/regenerate\n/quit\n",
+                  env={**FAST, "SECONDME_EXTRACT_FACTS": "0"}, timeout=300)
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout.decode().count("secondme> ") == 2  # the answer, then its replacement
     [session] = json.loads(run_cli("sessions", "list", "--json").stdout)
