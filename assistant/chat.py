@@ -207,7 +207,9 @@ class ChatService:
         """Recall, prompt, stream and store the answer to the stored user message `user_id`."""
         try:
             hits = self.app.memory.recall(question, k=self.settings.recall_k)
-            hits = _not_in_history(hits, history)
+            # The round being answered again must not come back as a memory: its old answer would be copied.
+            old_round = [] if replacing is None else [Turn(question, replacing.text, (user_id, replacing.id))]
+            hits = _not_in_history(hits, history + old_round)
             prompt = self._prompt(question, history, hits)
             answer, first_token_s, stopped = self._stream(prompt, on_token, should_stop)
         except Exception as exc:

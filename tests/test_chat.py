@@ -198,12 +198,17 @@ def test_message_search_covers_messages_written_before_the_migration(home):
 
 
 def test_regenerate_replaces_the_last_answer_in_place(chat_app):
+    model = RecordingModel(chat_app.llm)
+    chat_app.__dict__["llm"] = model
     sid = chat_app.chat.new_session().id
     first = chat_app.chat.send(sid, "My cat is called Miso.")
     chat_app.settings.temperature = 1.5  # a different answer this time (the seed stays fixed otherwise)
     pieces: list[str] = []
     again = chat_app.chat.regenerate(sid, on_token=pieces.append)
     assert "".join(pieces).strip() == again.answer
+    # The model was asked the question afresh: no earlier turn, and the old answer's episode was not recalled.
+    assert [m["role"] for m in model.calls[1]] == ["system", "user"]
+    assert "User: My cat is called Miso." not in model.calls[1][-1]["content"]
     assert (again.user_message_id, again.assistant_message_id) == (first.user_message_id, first.assistant_message_id)
     messages = chat_app.chat.messages(sid)
     assert [(m.role, m.id) for m in messages] == [("user", first.user_message_id),

@@ -1,15 +1,17 @@
-"""The global quick-recall hotkey: on a real X server (Xvfb) a key press from xdotool opens the popup; where no
-hotkey is possible (Wayland, offscreen, no X server) it is off with one line saying why, never a crash."""
+"""The global quick-recall hotkey: on a real X server (Xvfb) a key press from xdotool opens the running app's
+popup; where no hotkey is possible (Wayland, offscreen, no X server) it is off with one line saying why."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
+import time
 
 import pytest
-from PySide6.QtCore import QThread
 
+from tests.conftest import REPO
 from ui.hotkey import pynput_combo
 
 
@@ -33,36 +35,62 @@ def xvfb():
     proc.wait(10)
 
 
-def test_pressing_the_hotkey_on_x11_opens_quick_recall(window, qapp, qtbot, monkeypatch, xvfb):
+def _visible(display: str, title: str) -> bool:
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title],
+                           env={**os.environ, "DISPLAY": display}, capture_output=True, text=True, timeout=20)
+    return bool(found.stdout.split())
+
+
+def _wait(condition, seconds: float, what: str, log) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}; the app said:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def test_pressing_the_hotkey_on_x11_opens_quick_recall(home, tmp_path, xvfb):
+    """The real app on an X11 display: xdotool presses the keys on the X server, the popup appears.
+
+    The app runs in a child process of its own: python-xlib waits with select(), which cannot watch a descriptor
+    numbered above 1024, and a long test run holds that many files open. (Its log cannot say when the hotkey is
+    ready: llama.cpp silences the process's stderr while the model loads.)"""
     assert shutil.which("xdotool"), "xdotool is missing: scripts/system_deps.sh installs it"
-    monkeypatch.setenv("DISPLAY", xvfb)
-    threads = []
-    # The window here is drawn offscreen; the hotkey watches the X server's keyboard, as on an X11 desktop.
-    message = window.start_global_hotkey(platform="xcb")
-    window.hotkey.activated.connect(lambda: threads.append(QThread.currentThread() is qapp.thread()))
-    assert message == "Press Ctrl+Alt+Space anywhere for quick recall (X11)." and window.hotkey.active
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "ui.ini").write_text("[General]\nfirst_run_done=true\n")  # no first-run dialog in the way
+    log = tmp_path / "app.log"
+    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": xvfb, "SECONDME_JOBS_ENABLED": "0",
+           "SECONDME_EXTRACT_FACTS": "0"}
+
+    def press(*keys: str) -> None:
+        subprocess.run(["xdotool", "key", *keys], env=env, check=True, timeout=20)
+
+    popup_shown = lambda: _visible(xvfb, "quick recall")  # noqa: E731
+    with log.open("w") as out:
+        app = subprocess.Popen([sys.executable, "-c", "from assistant.cli import main; main()", "--verbose"],
+                               env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
     try:
-        assert not window.quick_recall.isVisible()
-        subprocess.run(["xdotool", "key", "ctrl+alt+space"], env={**os.environ, "DISPLAY": xvfb}, check=True,
-                       timeout=20)
-        qtbot.waitUntil(window.quick_recall.isVisible, timeout=10_000)
-        assert threads == [True]  # delivered on the main thread, not pynput's
-        # Other keys do nothing.
-        window.quick_recall.close()
-        subprocess.run(["xdotool", "key", "ctrl+alt+k", "alt+space"], env={**os.environ, "DISPLAY": xvfb},
-                       check=True, timeout=20)
-        qtbot.wait(300)
-        assert not window.quick_recall.isVisible() and threads == [True]
+        _wait(lambda: _visible(xvfb, "^secondme$"), 90, "the window did not show", log)
+        assert not popup_shown()
+
+        def pressed() -> bool:  # the hotkey starts just after the window shows: press until it listens
+            press("ctrl+alt+space")
+            time.sleep(0.3)
+            return popup_shown()
+
+        _wait(pressed, 30, "no quick-recall popup after the hotkey", log)
+        press("Escape")  # the popup has the focus; Esc closes it
+        _wait(lambda: not popup_shown(), 10, "Esc did not close the popup", log)
+        press("ctrl+alt+k", "alt+space", "ctrl+space")  # other keys do nothing
+        time.sleep(0.5)
+        assert not popup_shown()
+        press("ctrl+alt+space")
+        _wait(popup_shown, 10, "the hotkey did not open the popup a second time", log)
+        assert app.poll() is None
     finally:
-        listener = window.hotkey.listener
-        window.hotkey.stop()
-    assert not window.hotkey.active
-    # Stopped: the hotkey does nothing more, and pynput's thread ends at this next key event.
-    subprocess.run(["xdotool", "key", "ctrl+alt+space"], env={**os.environ, "DISPLAY": xvfb}, check=True, timeout=20)
-    listener.join(10)
-    assert not listener.is_alive()
-    qtbot.wait(300)
-    assert not window.quick_recall.isVisible() and threads == [True]
+        app.terminate()
+        app.wait(20)
+    # The press was handed to the main thread: Qt says nothing about objects touched from another thread.
+    assert not any(w in log.read_text() for w in ("QObject", "QBasicTimer", "different thread")), log.read_text()
 
 
 def test_no_hotkey_where_the_platform_has_none(window, monkeypatch):
