@@ -129,6 +129,11 @@ class Settings(BaseSettings):
     disabled_plugins: list[str] = Field(default_factory=list,
                                         description="Plugin names not to load, e.g. [\"conflict-checker\"].")
 
+    # Desktop app
+    quick_recall_hotkey: str = Field(
+        "Ctrl+Alt+Space", description="System-wide key that opens quick recall (X11, Windows, macOS; not on "
+                                      "Wayland); empty turns it off. Checked by assistant.hotkey_spec where used, so "
+                                      "a typo here turns the hotkey off instead of stopping the app.")
     # Local API (secondme serve): loopback only, bearer token, limits against a runaway client.
     api_port: int = Field(8765, ge=1024, le=65535)
     api_max_body_bytes: int = Field(262_144, ge=1024, description="Largest request body accepted.")
