@@ -79,8 +79,8 @@ class KeywordIndex:
 
     @staticmethod
     def add_new(session: Session, rows: Sequence[tuple[int, str]]) -> None:
-        """add() for memories that were just created (no old entry to replace), in one statement, plus the
-        context of the turns next to them (which now includes their text)."""
+        """add() for memories that were just created (no old entry to replace), in one insert; then the turns
+        next to them get their context rewritten, since it now holds these texts."""
         if not rows:
             return
         session.flush()  # the context is read from the memories table
