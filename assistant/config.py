@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     recall_neighbour_weight: float = Field(0.2, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
     recall_neighbour_window: int = Field(1, ge=0, le=5, description="Turns on each side counted as neighbours.")
     recall_session_weight: float = Field(0.2, ge=0.0, description="Boost from the score of the item's session.")
+    recall_speaker_boost: float = Field(0.2, ge=0.0,
+                                        description="Extra share of score for a line said by someone the question names.")
     recall_time_mode: str = Field("boost", pattern="^(boost|filter|off)$",
                                   description="What a time phrase in the question does: boost, filter or off.")
     recall_time_boost: float = Field(1.0, ge=0.0, description="Extra share of score for memories in the asked period.")

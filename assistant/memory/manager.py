@@ -305,8 +305,8 @@ class MemoryManager:
             KeywordIndex.clear(s)
             s.query(VectorOutbox).delete()
             rows = [(m.id, m.text) for m in s.scalars(select(Memory).where(Memory.status != "deleted"))]
-            for memory_id, body in rows:
-                KeywordIndex.add(s, memory_id, body)
+            KeywordIndex.add_new(s, rows)
+            for memory_id, _ in rows:
                 s.add(VectorOutbox(memory_id=memory_id, op="upsert"))
             s.query(Memory).filter(Memory.status != "deleted").update({Memory.embedding_model: self.settings.embedder})
         self.app.vector_index.clear()
