@@ -14,10 +14,9 @@ WRITER = """
 import sys
 import numpy as np
 from storage.vector_index import VectorIndex
-index = VectorIndex(sys.argv[1], 8)
+index = VectorIndex(sys.argv[1], 16)
 first = int(sys.argv[2])
-vectors = np.eye(8, dtype=np.float32)[[first % 8, (first + 1) % 8]]
-index.upsert([first, first + 1], vectors)
+index.upsert([first, first + 1], np.eye(16, dtype=np.float32)[[first // 5, first // 5 + 1]])
 if len(sys.argv) > 3:
     index.delete([int(sys.argv[3])])
 """
@@ -29,19 +28,24 @@ def write_in_another_process(path, first: int, delete: int | None = None) -> Non
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+def basis(first: int) -> np.ndarray:
+    """The vector the writer gives id `first`: a direction no other id in this test has."""
+    return np.eye(16, dtype=np.float32)[first // 5]
+
+
 def test_writes_of_another_process_are_seen_by_queries_and_gets(tmp_path):
-    index = VectorIndex(tmp_path / "vectors", 8)
-    index.upsert([1, 2], np.eye(8, dtype=np.float32)[[1, 2]])
+    index = VectorIndex(tmp_path / "vectors", 16)
+    index.upsert([1, 2], np.eye(16, dtype=np.float32)[[0, 1]])
     assert index.count() == 2
     for first in (10, 20, 30):  # each round, the other process writes after this one has read
         write_in_another_process(tmp_path / "vectors", first)
-        top = index.query(np.eye(8, dtype=np.float32)[first % 8], 1)
+        top = index.query(basis(first), 1)
         assert top[0][0] == first, top
         got = index.vectors([1, first, first + 1])
         assert sorted(got) == [1, first, first + 1]
-        np.testing.assert_allclose(got[first], np.eye(8, dtype=np.float32)[first % 8], atol=1e-6)
+        np.testing.assert_allclose(got[first], basis(first), atol=1e-6)
     write_in_another_process(tmp_path / "vectors", 40, delete=1)
     assert 1 not in index.ids()
     assert index.ids() == {2, 10, 11, 20, 21, 30, 31, 40, 41}
-    index.upsert([50], np.eye(8, dtype=np.float32)[[3]])  # and this process's writes still land
+    index.upsert([50], np.eye(16, dtype=np.float32)[[15]])  # and this process's writes still land
     assert index.count() == 10
