@@ -27,7 +27,7 @@ class ScriptedLLM:
         yield ""
 
     def generate_json(self, messages, schema, *, max_tokens=512):
-        self.calls.append({"messages": list(messages), "schema": schema})
+        self.calls.append({"messages": list(messages), "schema": schema, "max_tokens": max_tokens})
         if not self.responses:
             raise LLMError("script exhausted")
         answer = self.responses.pop(0)

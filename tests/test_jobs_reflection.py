@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from assistant.llm.protocol import LLMError
 from storage.models import Memory, MemoryLink
+from assistant.jobs.reflection import PROFILE_EXAMPLE, THOUGHT_EXAMPLE, ReflectionJob
 from tests.jobs_helpers import ScriptedLLM, snapshot
 
 
@@ -121,12 +122,82 @@ def test_dry_run_reflection_writes_nothing(app):
     assert snapshot(app) == before
 
 
-def test_a_thought_that_only_repeats_a_note_is_dropped(app):
+@pytest.mark.parametrize("thought, cites", [
+    ("I go running by the river every Sunday morning", ["Sunday", "marathon"]),  # a quoted turn
+    ("1. Running by the river every Sunday morning", ["Sunday", "marathon"]),  # numbered copy
+    ("- \"Running by the river every Sunday\"", ["Sunday", "marathon"]),  # bulleted, quoted, cut short
+    ("Running by the river every Sunday morning before work", ["Sunday", "nurse"]),  # copy plus a word
+    ("The river on Sunday morning is a fixed habit", ["Sunday", "nurse"]),  # the second citation adds nothing
+])
+def test_a_thought_that_only_repeats_a_note_is_dropped(app, thought, cites):
     for t in FACTS:
         app.memory.remember(t)
     echo = lambda messages: {"items": [  # noqa: E731
-        {"text": "I go running by the river every Sunday morning", "sources": [_note_number(messages, "Sunday")]}]}
+        {"text": thought, "sources": [_note_number(messages, c) for c in cites]}]}
     app.jobs._llm_override = ScriptedLLM(_profile_answer, echo)
     result = app.jobs.run("reflection")
-    assert result.counts["dropped_echo"] == 1 and result.counts["thoughts"] == 0
+    assert result.counts["dropped_echo"] + result.counts["dropped_quote"] == 1 and result.counts["thoughts"] == 0
     assert app.memory.list(kind="thought") == []
+
+
+@pytest.mark.parametrize("line, cite, counter", [
+    ("Ana works as a nurse at Lisbon city hospital", "nurse", "dropped_unsupported"),  # wrong person
+    ("Works as a nurse at Lisbon city hospital since 2019", "nurse", "dropped_unsupported"),  # invented year
+    ("Does not want to run a marathon", "marathon", "dropped_unsupported"),  # flipped by a negation
+    ("Sister Ana lives in Porto with her cats and a yacht in Monaco", "Ana", "dropped_unsupported"),  # padded
+    ("Sister Ana owns a bakery", "Ana", "dropped_unsupported"),  # half invented: too much for a profile line
+    ("I work as a nurse at Lisbon city hospital", "nurse", "dropped_quote"),  # a quote, not a profile line
+])
+def test_profile_lines_that_add_to_their_note_or_quote_it_are_dropped(app, line, cite, counter):
+    for t in FACTS:
+        app.memory.remember(t)
+    answer = lambda messages: {"items": [  # noqa: E731
+        {"section": "work", "text": line, "sources": [_note_number(messages, cite)]}]}
+    app.jobs._llm_override = ScriptedLLM(answer, LLMError("no thoughts today"))
+    result = app.jobs.run("reflection")
+    assert result.counts[counter] == 1 and result.counts["profile_added"] == 0
+    assert app.jobs.profile_text() == ""
+
+
+def test_a_line_the_model_repeats_is_kept_once_and_a_numbered_one_is_cleaned(app):
+    for t in FACTS:
+        app.memory.remember(t)
+    n = "Works as a nurse at Lisbon city hospital"
+    answer = lambda messages: {"items": [  # noqa: E731
+        {"section": "work", "text": f"1. {n}", "sources": [_note_number(messages, "nurse")]},
+        {"section": "work", "text": f"2. {n}", "sources": [_note_number(messages, "nurse")]}]}
+    app.jobs._llm_override = ScriptedLLM(answer, LLMError("no thoughts today"))
+    result = app.jobs.run("reflection")
+    assert result.counts["profile_added"] == 1 and result.counts["_dropped_repeat"] == 1
+    assert [line["text"] for line in app.jobs.profile_lines()] == [n]
+
+
+def test_the_worked_example_comes_first_and_the_real_notes_last(app):
+    for t in FACTS:
+        app.memory.remember(t)
+    llm = ScriptedLLM(_profile_answer, _thought_answer)
+    app.jobs._llm_override = llm
+    app.jobs.run("reflection")
+    for call in llm.calls:
+        roles = [m["role"] for m in call["messages"]]
+        assert roles == ["system", "user", "assistant", "user"]
+        assert "Sam" in call["messages"][1]["content"] and "Sam" not in call["messages"][3]["content"]
+        assert all(t.rstrip(".") in call["messages"][3]["content"] for t in FACTS)
+        # sources before text, bounded, and room for the longest answer allowed
+        item = call["schema"]["properties"]["items"]["items"]
+        assert list(item["properties"])[0] == "sources"
+        longest = call["schema"]["properties"]["items"]["maxItems"] * item["properties"]["text"]["maxLength"]
+        assert call["max_tokens"] >= longest / 3
+    assert llm.calls[1]["schema"]["properties"]["items"]["items"]["properties"]["sources"]["minItems"] == 2
+
+
+@pytest.mark.parametrize("example, with_section", [(PROFILE_EXAMPLE, True), (THOUGHT_EXAMPLE, False)])
+def test_the_worked_examples_pass_the_rules_they_teach(app, example, with_section):
+    """An example the checks would drop would teach the model to write lines that get dropped."""
+    notes = [{"id": n, "text": t} for n, t in enumerate(example[0], start=1)]
+    for item in example[1]["items"]:
+        line = {"text": item["text"], "sources": item["sources"], "section": item.get("section")}
+        cited = [example[0][n - 1] for n in item["sources"]]
+        threshold = app.settings.profile_min_overlap if with_section else app.settings.support_min_overlap
+        # Echo is judged against the example's own notes, as it would be against the real ones.
+        assert ReflectionJob._verdict(line, cited, notes, with_section, threshold) == (None, "")
