@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from assistant.llm.protocol import LLMError
 from storage.models import Memory, MemoryLink
-from assistant.jobs.reflection import PROFILE_EXAMPLE, THOUGHT_EXAMPLE, ReflectionJob
-from tests.jobs_helpers import ScriptedLLM, snapshot
+from assistant.jobs.reflection import ReflectionJob
+from assistant.jobs.reflection_prompts import NO_FACT, PROFILE_EXAMPLES, THOUGHT_EXAMPLE, profile_candidates
+from tests.jobs_helpers import ReflectionLLM, snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -33,15 +34,12 @@ def _note_number(messages, text):
     raise AssertionError(text)
 
 
-def _profile_answer(messages):
-    n = lambda t: _note_number(messages, t)  # noqa: E731
-    return {"items": [
-        {"section": "work", "text": "Works as a nurse at Lisbon city hospital", "sources": [n("nurse")]},
-        {"section": "people", "text": "Sister Ana lives in Porto", "sources": [n("Ana")]},
-        {"section": "goals", "text": "Wants to run a marathon", "sources": [n("marathon")]},
-        {"section": "places", "text": "Owns a yacht in Monaco", "sources": [n("nurse")]},  # invented
-        {"section": "routines", "text": "Runs by the river on Sundays", "sources": [99]},  # no such note
-    ]}
+PROFILE = {  # what the model answers for the note containing each word
+    "nurse": {"section": "work", "text": "Works as a nurse at Lisbon city hospital"},
+    "Ana": {"section": "people", "text": "Sister Ana lives in Porto"},
+    "marathon": {"section": "goals", "text": "Wants to run a marathon"},
+    "Sunday": {"section": "places", "text": "Owns a yacht in Monaco"},  # invented
+}
 
 
 def _thought_answer(messages):
@@ -61,11 +59,11 @@ def _derived(app, memory_id):
 
 def test_reflection_writes_cited_profile_lines_and_thoughts_and_drops_the_unsupported(app):
     facts = [app.memory.remember(t) for t in FACTS]
-    llm = ScriptedLLM(_profile_answer, _thought_answer)
+    llm = ReflectionLLM(PROFILE, _thought_answer)
     app.jobs._llm_override = llm
     result = app.jobs.run("reflection")
     assert result.counts["profile_added"] == 3 and result.counts["thoughts"] == 1
-    assert result.counts["dropped_unsupported"] == 3
+    assert result.counts["dropped_unsupported"] == 2  # the yacht and the hospitals
     lines = app.jobs.profile_lines()
     assert {line["section"] for line in lines} == {"work", "people", "goals"}
     with app.db.session() as s:
@@ -77,16 +75,16 @@ def test_reflection_writes_cited_profile_lines_and_thoughts_and_drops_the_unsupp
     text = app.jobs.profile_text()
     assert text.splitlines()[0] == "## People" and f"[#{facts[0].id}]" in text
     assert "yacht" not in text and "hospitals" not in thought.text
-    assert llm.calls[0]["schema"]["properties"]["items"]["maxItems"] == app.settings.profile_max_lines
+    assert len([c for c in llm.calls if "section" in c["schema"]["properties"]]) == 4  # one call per note
 
 
 def test_a_superseded_fact_leaves_the_profile_on_the_next_run(app):
     facts = [app.memory.remember(t) for t in FACTS]
-    app.jobs._llm_override = ScriptedLLM(_profile_answer, _thought_answer)
+    app.jobs._llm_override = ReflectionLLM(PROFILE, _thought_answer)
     app.jobs.run("reflection")
     with app.db.session() as s:  # what the write path does when a newer fact replaces this one
         s.get(Memory, facts[1].id).status = "superseded"
-    app.jobs._llm_override = ScriptedLLM(LLMError("model down"), LLMError("model down"))
+    app.jobs._llm_override = ReflectionLLM(LLMError("model down"), LLMError("model down"))
     result = app.jobs.run("reflection")
     assert result.counts["profile_removed"] == 1
     assert "Ana" not in app.jobs.profile_text()
@@ -96,7 +94,7 @@ def test_a_superseded_fact_leaves_the_profile_on_the_next_run(app):
 def test_repeated_reflection_does_not_duplicate_lines(app):
     for t in FACTS:
         app.memory.remember(t)
-    app.jobs._llm_override = ScriptedLLM(_profile_answer, _thought_answer, _profile_answer, _thought_answer)
+    app.jobs._llm_override = ReflectionLLM(PROFILE, _thought_answer)
     app.jobs.run("reflection")
     before = snapshot(app)
     again = app.jobs.run("reflection")
@@ -115,7 +113,7 @@ def test_without_a_model_reflection_only_maintains(app):
 def test_dry_run_reflection_writes_nothing(app):
     for t in FACTS:
         app.memory.remember(t)
-    app.jobs._llm_override = ScriptedLLM(_profile_answer, _thought_answer)
+    app.jobs._llm_override = ReflectionLLM(PROFILE, _thought_answer)
     before = snapshot(app)
     plan = app.jobs.run("reflection", dry_run=True)
     assert plan.counts["profile_added"] == 3 and all(c.startswith(("would", "dropped")) for c in plan.changes)
@@ -134,7 +132,7 @@ def test_a_thought_that_only_repeats_a_note_is_dropped(app, thought, cites):
         app.memory.remember(t)
     echo = lambda messages: {"items": [  # noqa: E731
         {"text": thought, "sources": [_note_number(messages, c) for c in cites]}]}
-    app.jobs._llm_override = ScriptedLLM(_profile_answer, echo)
+    app.jobs._llm_override = ReflectionLLM({}, echo)
     result = app.jobs.run("reflection")
     assert result.counts["dropped_echo"] + result.counts["dropped_quote"] == 1 and result.counts["thoughts"] == 0
     assert app.memory.list(kind="thought") == []
@@ -151,53 +149,70 @@ def test_a_thought_that_only_repeats_a_note_is_dropped(app, thought, cites):
 def test_profile_lines_that_add_to_their_note_or_quote_it_are_dropped(app, line, cite, counter):
     for t in FACTS:
         app.memory.remember(t)
-    answer = lambda messages: {"items": [  # noqa: E731
-        {"section": "work", "text": line, "sources": [_note_number(messages, cite)]}]}
-    app.jobs._llm_override = ScriptedLLM(answer, LLMError("no thoughts today"))
+    app.jobs._llm_override = ReflectionLLM({cite: {"section": "work", "text": line}}, LLMError("no thoughts"))
     result = app.jobs.run("reflection")
     assert result.counts[counter] == 1 and result.counts["profile_added"] == 0
     assert app.jobs.profile_text() == ""
 
 
-def test_a_line_the_model_repeats_is_kept_once_and_a_numbered_one_is_cleaned(app):
+def test_a_repeated_thought_is_kept_once_and_a_numbered_line_is_cleaned(app):
     for t in FACTS:
         app.memory.remember(t)
     n = "Works as a nurse at Lisbon city hospital"
-    answer = lambda messages: {"items": [  # noqa: E731
-        {"section": "work", "text": f"1. {n}", "sources": [_note_number(messages, "nurse")]},
-        {"section": "work", "text": f"2. {n}", "sources": [_note_number(messages, "nurse")]}]}
-    app.jobs._llm_override = ScriptedLLM(answer, LLMError("no thoughts today"))
+    thought = "Running matters: Sunday river runs and a marathon goal"
+    twice = lambda messages: {"items": [  # noqa: E731
+        {"text": f"{k}. {thought}", "sources": [_note_number(messages, "Sunday"), _note_number(messages, "marathon")]}
+        for k in (1, 2)]}
+    app.jobs._llm_override = ReflectionLLM({"nurse": {"section": "work", "text": f"1. {n}"}}, twice)
     result = app.jobs.run("reflection")
-    assert result.counts["profile_added"] == 1 and result.counts["_dropped_repeat"] == 1
+    assert result.counts["profile_added"] == 1 and result.counts["thoughts"] == 1
+    assert result.counts["_dropped_repeat"] == 1
     assert [line["text"] for line in app.jobs.profile_lines()] == [n]
+    assert [t.text for t in app.memory.list(kind="thought")] == [thought]
 
 
-def test_the_worked_example_comes_first_and_the_real_notes_last(app):
+def test_the_worked_examples_come_first_and_the_real_notes_last(app):
     for t in FACTS:
         app.memory.remember(t)
-    llm = ScriptedLLM(_profile_answer, _thought_answer)
+    llm = ReflectionLLM(PROFILE, _thought_answer)
     app.jobs._llm_override = llm
     app.jobs.run("reflection")
-    for call in llm.calls:
-        roles = [m["role"] for m in call["messages"]]
-        assert roles == ["system", "user", "assistant", "user"]
-        assert "Sam" in call["messages"][1]["content"] and "Sam" not in call["messages"][3]["content"]
-        assert all(t.rstrip(".") in call["messages"][3]["content"] for t in FACTS)
-        # sources before text, bounded, and room for the longest answer allowed
-        item = call["schema"]["properties"]["items"]["items"]
-        assert list(item["properties"])[0] == "sources"
-        longest = call["schema"]["properties"]["items"]["maxItems"] * item["properties"]["text"]["maxLength"]
-        assert call["max_tokens"] >= longest / 3
-    assert llm.calls[1]["schema"]["properties"]["items"]["items"]["properties"]["sources"]["minItems"] == 2
+    *profile_calls, thought_call = llm.calls
+    for call in profile_calls:  # two example exchanges, then one real note
+        assert [m["role"] for m in call["messages"]] == ["system", "user", "assistant", "user", "assistant", "user"]
+        last = call["messages"][-1]["content"]
+        assert "Sam" not in last and sum(t.rstrip(".") in last for t in FACTS) == 1
+        assert call["max_tokens"] >= call["schema"]["properties"]["text"]["maxLength"] / 3
+    assert [m["role"] for m in thought_call["messages"]] == ["system", "user", "assistant", "user"]
+    assert all(t.rstrip(".") in thought_call["messages"][-1]["content"] for t in FACTS)
+    items = thought_call["schema"]["properties"]["items"]
+    assert list(items["items"]["properties"])[0] == "sources" and items["items"]["properties"]["sources"]["minItems"] == 2
+    assert thought_call["max_tokens"] >= items["maxItems"] * items["items"]["properties"]["text"]["maxLength"] / 3
 
 
-@pytest.mark.parametrize("example, with_section", [(PROFILE_EXAMPLE, True), (THOUGHT_EXAMPLE, False)])
-def test_the_worked_examples_pass_the_rules_they_teach(app, example, with_section):
+def test_profile_questions_go_to_first_person_statements_not_yet_in_the_profile():
+    notes = [{"id": 1, "text": "Sam: How was your weekend?"},
+             {"id": 2, "text": "Sam: I adopted a beagle called Biscuit and I walk him every morning."},
+             {"id": 3, "text": "Sam: Lovely weather today."},
+             {"id": 4, "text": "Sam: My sister Jo is a pilot."},
+             {"id": 5, "text": "Sam: I love my job at the bakery in town."},
+             {"id": 6, "text": "Sam: Did I tell you about my trip?"}]
+    assert [n["id"] for n in profile_candidates(notes, set(), 5)] == [2, 4, 5]
+    assert [n["id"] for n in profile_candidates(notes, {2}, 5)] == [4, 5]
+    assert [n["id"] for n in profile_candidates(notes, set(), 2)] == [2, 5]  # most said first, story order kept
+
+
+@pytest.mark.parametrize("example", [e for e in PROFILE_EXAMPLES if e[1]["section"] != NO_FACT])
+def test_the_profile_example_passes_the_rules_it_teaches(app, example):
     """An example the checks would drop would teach the model to write lines that get dropped."""
-    notes = [{"id": n, "text": t} for n, t in enumerate(example[0], start=1)]
-    for item in example[1]["items"]:
-        line = {"text": item["text"], "sources": item["sources"], "section": item.get("section")}
-        cited = [example[0][n - 1] for n in item["sources"]]
-        threshold = app.settings.profile_min_overlap if with_section else app.settings.support_min_overlap
-        # Echo is judged against the example's own notes, as it would be against the real ones.
-        assert ReflectionJob._verdict(line, cited, notes, with_section, threshold) == (None, "")
+    line = {"text": example[1]["text"], "sources": [1], "section": example[1]["section"]}
+    assert ReflectionJob._verdict(line, [example[0]], [{"id": 1, "text": example[0]}], True,
+                                  app.settings.profile_min_overlap) == (None, "")
+
+
+def test_the_thought_example_passes_the_rules_it_teaches(app):
+    notes = [{"id": n, "text": t} for n, t in enumerate(THOUGHT_EXAMPLE[0], start=1)]
+    for item in THOUGHT_EXAMPLE[1]["items"]:
+        line = {"text": item["text"], "sources": item["sources"], "section": None}
+        cited = [THOUGHT_EXAMPLE[0][n - 1] for n in item["sources"]]
+        assert ReflectionJob._verdict(line, cited, notes, False, app.settings.support_min_overlap) == (None, "")

@@ -1,14 +1,18 @@
 """Reflection ("post-thinking"): the chat model reads recent memories and writes `thought` memories and
-profile lines, each citing the memories it came from. Output is schema-constrained and short, and every line is
-checked against its cited memories (keyword overlap): a line they do not support is dropped, never stored.
+profile lines, each citing the memories it came from. Output is schema-constrained and short (prompts and
+schemas in reflection_prompts.py), and every line faces the same rules before it is stored (`_verdict`):
+- supported: its cited memories contain enough of its words and all its names, numbers and negations
+  (support.py; profile lines, which restate one memory, need more of their words than thoughts);
+- not a quote: no first- or second-person words (a copied turn of dialogue, not a statement about someone);
+- thoughts only: not a copy of any one memory, however numbered or quoted, and drawn from two memories at least.
+What fails is counted and dropped, never stored.
 
 Without a model (or when it fails) the run still does its maintenance: profile lines whose sources were
-superseded or archived are retired.
+superseded or archived, or no longer support them, are retired.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from typing import Any
@@ -17,6 +21,8 @@ from sqlalchemy import select
 
 from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.profile import SECTIONS, profile_lines
+from assistant.jobs.reflection_prompts import (NO_FACT, PROFILE_MAX_TOKENS, profile_candidates, profile_messages,
+                                               profile_schema, thought_max_tokens, thought_messages, thought_schema)
 from assistant.jobs.support import content_words, echoes, jaccard, missing_specifics, strip_lead_in, supported
 from assistant.memory.text_rules import text_hash
 from assistant.memory import ledger
@@ -27,78 +33,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_KINDS = ("fact", "summary", "episode")
 NOTE_CHARS = 200
-MAX_SOURCES = 3
-PROFILE_LINE_CHARS = 90
-THOUGHT_CHARS = 110
 # A profile or thought line is about people, not a quote from them: first- or second-person words mean the
 # model copied a turn of dialogue ("I love painting!") instead of stating a fact ("Caroline loves painting").
 _PERSONAL = re.compile(r"\b(i|i'm|i've|me|my|mine|we|our|us|you|your|yours)\b", re.IGNORECASE)
-
-
-def _cited_schema(n_notes: int, max_items: int, with_section: bool) -> dict[str, Any]:
-    """Sources come first: the model picks the note(s) before it writes, so the text follows a note it chose."""
-    props: dict[str, Any] = {
-        "sources": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": n_notes},
-                    # A thought is a pattern across notes, so it must cite two; a profile line states one fact.
-                    "minItems": 1 if with_section else 2, "maxItems": MAX_SOURCES},
-    }
-    if with_section:
-        props["section"] = {"type": "string", "enum": list(SECTIONS)}
-    props["text"] = {"type": "string", "minLength": 3,
-                     "maxLength": PROFILE_LINE_CHARS if with_section else THOUGHT_CHARS}
-    item = {"type": "object", "properties": props, "required": list(props)}
-    # minItems 1: an empty list is a tiny model's favourite answer; whatever it writes still faces the checks.
-    return {"type": "object",
-            "properties": {"items": {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}},
-            "required": ["items"]}
-
-
-def _max_tokens(max_items: int, with_section: bool) -> int:
-    """Room for the longest answer the schema allows (about 3 characters a token, plus the JSON around it),
-    so a full answer is never cut off into invalid JSON and retried."""
-    per_item = (PROFILE_LINE_CHARS if with_section else THOUGHT_CHARS) // 3 + 12 + 3 * MAX_SOURCES + 6 * with_section
-    return 16 + max_items * per_item
-
-
-SYSTEM_PROMPT = ("You read numbered notes from people's conversations and answer in JSON. "
-                 "Use only what the notes say; never guess.")
-PROFILE_TASK = (
-    "Write profile lines about the people in these notes. Each line states one fact that one note says, as a "
-    "short sentence about the person by name (not a quote: no I, my or you). Give the number of the note that "
-    f"says it in sources, and one section: {', '.join(SECTIONS)}."
-)
-THOUGHT_TASK = (
-    "Write insights about the people in these notes. An insight connects two or more notes into something no "
-    "single note says: a pattern, a habit, a preference shown more than once. Write it in your own words, not "
-    "a quote (no I, my or you), and cite every note it connects in sources."
-)
-# One worked example each, given as an earlier question and answer: it measurably helps small models find the
-# format, and as a finished exchange about other notes it is copied less than an example inside the task.
-# Its names (Sam, Leeds, Tom) are in no real note, so a line copied from it still fails the support check.
-PROFILE_EXAMPLE = (
-    ["Sam: I moved to Leeds in May to work at the library.", "Sam: My brother Tom visits every month."],
-    {"items": [{"sources": [1], "section": "places", "text": "Sam moved to Leeds in May"},
-               {"sources": [1], "section": "work", "text": "Sam works at the library"},
-               {"sources": [2], "section": "people", "text": "Sam's brother Tom visits every month"}]},
-)
-THOUGHT_EXAMPLE = (
-    ["Sam: Went swimming before work again.", "Sam: Cycled to the coast on Saturday!",
-     "Sam: I went running by the canal."],
-    {"items": [{"sources": [1, 2, 3], "text": "Sam stays active by swimming, cycling and running"}]},
-)
-
-
-def _question(task: str, notes: list[str]) -> str:
-    listing = "\n".join(f"[{n}] {text}" for n, text in enumerate(notes, start=1))
-    return f"Notes:\n{listing}\n\n{task} Answer as JSON."
-
-
-def reflection_messages(task: str, example: tuple[list[str], dict[str, Any]], notes: list[str]) -> list[dict[str, str]]:
-    """System prompt, the worked example as a finished exchange, then the real notes with the same task."""
-    return [{"role": "system", "content": SYSTEM_PROMPT},
-            {"role": "user", "content": _question(task, example[0])},
-            {"role": "assistant", "content": json.dumps(example[1])},
-            {"role": "user", "content": _question(task, notes)}]
 
 
 class ReflectionJob:
@@ -118,9 +55,9 @@ class ReflectionJob:
         if len(notes) < 2:
             return result
         ctx.checkpoint()
-        profile = self._ask(llm, ctx, notes, ctx.settings.profile_max_lines, True, result)
+        profile = self._ask_profile(llm, ctx, notes, result)
         ctx.checkpoint()
-        thoughts = self._ask(llm, ctx, notes, ctx.settings.reflection_max_thoughts, False, result)
+        thoughts = self._ask_thoughts(llm, ctx, notes, result)
         self._add_profile_lines(ctx, profile, result)
         self._add_thoughts(ctx, thoughts, result)
         return result
@@ -160,34 +97,56 @@ class ReflectionJob:
             notes = [{"id": m.id, "text": " ".join(m.text.split())[:NOTE_CHARS]} for m in rows]
         return list(reversed(notes))  # oldest first reads like a story
 
-    def _ask(self, llm, ctx: JobContext, notes, max_items: int, with_section: bool,
-             result: JobResult) -> list[dict[str, Any]]:
-        """Lines the model wrote that pass every rule in `_verdict`; the rest are counted and dropped."""
+    def _generate(self, llm, messages, schema, max_tokens: int, result: JobResult) -> dict[str, Any] | None:
         from assistant.llm.protocol import LLMError
 
-        if max_items <= 0:
-            return []
-        task, example = (PROFILE_TASK, PROFILE_EXAMPLE) if with_section else (THOUGHT_TASK, THOUGHT_EXAMPLE)
-        messages = reflection_messages(task, example, [note["text"] for note in notes])
         try:
-            out = llm.generate_json(messages, _cited_schema(len(notes), max_items, with_section),
-                                    max_tokens=_max_tokens(max_items, with_section))
+            return llm.generate_json(messages, schema, max_tokens=max_tokens)
         except LLMError as exc:
             log.warning("reflection by the model failed: %s", exc)
             result.count("_model_failed")
+            return None
+
+    def _ask_profile(self, llm, ctx: JobContext, notes, result: JobResult) -> list[dict[str, Any]]:
+        """One question per candidate note; the line cites that note, and faces the same checks as any line."""
+        cited = {i for line in profile_lines(ctx.app) for i in line["sources"]}
+        candidates = profile_candidates(notes, cited, ctx.settings.profile_max_lines)
+        lines = []
+        for note in candidates:
+            ctx.checkpoint()
+            out = self._generate(llm, profile_messages(note["text"]), profile_schema(), PROFILE_MAX_TOKENS, result)
+            if out is None:
+                continue
+            if out.get("section") == NO_FACT:
+                result.count("_no_fact")
+                continue
+            result.count("_proposed")
+            lines.append({"text": str(out.get("text", "")), "sources": [note], "section": out.get("section")})
+        return self._checked(lines, notes, True, ctx.settings.profile_min_overlap, result)
+
+    def _ask_thoughts(self, llm, ctx: JobContext, notes, result: JobResult) -> list[dict[str, Any]]:
+        max_items = ctx.settings.reflection_max_thoughts
+        if max_items <= 0:
             return []
-        kept: list[dict[str, Any]] = []
-        items = (out.get("items") or [])[:max_items]
+        out = self._generate(llm, thought_messages([n["text"] for n in notes]), thought_schema(len(notes), max_items),
+                             thought_max_tokens(max_items), result)
+        items = ((out or {}).get("items") or [])[:max_items]
         result.count("_proposed", len(items))
+        lines = [{"text": str(item.get("text", "")), "section": None,
+                  "sources": [notes[n - 1] for n in sorted(set(item.get("sources", [])))
+                              if isinstance(n, int) and 1 <= n <= len(notes)]} for item in items]
+        return self._checked(lines, notes, False, ctx.settings.support_min_overlap, result)
+
+    def _checked(self, lines, notes, with_section: bool, min_overlap: float, result: JobResult) -> list[dict[str, Any]]:
+        """The lines that pass every rule in `_verdict`, with their sources as memory ids; the rest are counted
+        and dropped. Each line arrives with `sources` as the note dicts it cites."""
+        kept: list[dict[str, Any]] = []
         what = "line" if with_section else "thought"
-        for item in items:
-            text = strip_lead_in(str(item.get("text", "")))
-            numbers = sorted({n for n in item.get("sources", []) if isinstance(n, int) and 1 <= n <= len(notes)})
-            line = {"text": text, "sources": sorted({notes[n - 1]["id"] for n in numbers}),
-                    "section": item.get("section") if with_section else None}
-            counter, reason = self._verdict(line, [notes[n - 1]["text"] for n in numbers], notes, with_section,
-                                            ctx.settings.profile_min_overlap if with_section
-                                            else ctx.settings.support_min_overlap)
+        for raw in lines:
+            text = strip_lead_in(raw["text"])
+            line = {"text": text, "sources": sorted({n["id"] for n in raw["sources"]}), "section": raw["section"]}
+            counter, reason = self._verdict(line, [n["text"] for n in raw["sources"]], notes, with_section,
+                                            min_overlap)
             if counter is None and any(k["text"].lower() == text.lower() for k in kept):
                 counter, reason = "_dropped_repeat", "the model wrote it twice"
             if counter is not None:
