@@ -8,7 +8,8 @@ from sqlalchemy import select
 from assistant.llm.protocol import LLMError
 from storage.models import Memory, MemoryLink
 from assistant.jobs.reflection import ReflectionJob
-from assistant.jobs.reflection_prompts import NO_FACT, PROFILE_EXAMPLES, THOUGHT_EXAMPLE, profile_candidates
+from assistant.jobs.reflection_prompts import (NO_FACT, PROFILE_EXAMPLES, THOUGHT_EXAMPLE, profile_candidates,
+                                               profile_messages, statements)
 from tests.jobs_helpers import ReflectionLLM, snapshot
 
 
@@ -200,6 +201,16 @@ def test_profile_questions_go_to_first_person_statements_not_yet_in_the_profile(
     assert [n["id"] for n in profile_candidates(notes, set(), 5)] == [2, 4, 5]
     assert [n["id"] for n in profile_candidates(notes, {2}, 5)] == [4, 5]
     assert [n["id"] for n in profile_candidates(notes, set(), 2)] == [2, 5]  # most said first, story order kept
+
+
+def test_the_profile_question_shows_the_note_without_its_questions():
+    note = ("Melanie: Congrats, Caroline! I'm so happy for you. Tell me, what's your vision for the future? "
+            "[shares a photo: figurines]")
+    assert statements(note) == "Melanie: Congrats, Caroline! I'm so happy for you. [shares a photo: figurines]"
+    assert "vision" not in profile_messages(note)[-1]["content"]
+    asked_only = [{"id": 1, "text": "Sam: Did I tell you about my trip? Do you like my photos?"},
+                  {"id": 2, "text": "Sam: Are you coming? I start my new job at the bakery on Monday."}]
+    assert [n["id"] for n in profile_candidates(asked_only, set(), 5)] == [2]
 
 
 @pytest.mark.parametrize("example", [e for e in PROFILE_EXAMPLES if e[1]["section"] != NO_FACT])
