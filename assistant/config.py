@@ -107,8 +107,10 @@ class Settings(BaseSettings):
     # Reflection
     reflection_max_memories: int = Field(24, ge=2, le=200, description="Recent memories shown to the model per run.")
     reflection_max_thoughts: int = Field(3, ge=0, le=20)
-    profile_max_lines: int = Field(12, ge=1, le=100, description="Profile lines added per run at most.")
+    profile_max_lines: int = Field(6, ge=1, le=100, description="Profile lines the model may propose per run (more runs add more).")
     support_min_overlap: float = Field(0.5, gt=0.0, le=1.0, description="Share of a line's content words its sources must contain.")
+    # A profile line restates one note, so it may reword little; a thought connects notes in its own words.
+    profile_min_overlap: float = Field(0.75, gt=0.0, le=1.0, description="The same share for profile lines.")
 
     # Forgetting: retention R = exp(-t / S), S = forgetting_base_days * (0.5 + importance) * strength
     forgetting_base_days: float = Field(30.0, gt=0)

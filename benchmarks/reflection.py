@@ -9,6 +9,7 @@ the share whose cited memories support them (keyword overlap, recomputed here). 
     python benchmarks/reflection.py            # conversation 1, reflection after every 5 sessions
     python benchmarks/reflection.py --quick    # reflection once, after all sessions
     python benchmarks/reflection.py --json     # last line: one JSON object of figures
+    python benchmarks/reflection.py --model /tmp/qwen2.5-coder-0.5b.gguf   # a stronger model (fetch_qwen.sh)
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ def ingest_sessions(app, sample, sessions) -> None:
 
 
 def audit_profile(app, min_overlap: float) -> list[dict]:
-    """Each profile line with its citations' status and the keyword-overlap support, computed afresh."""
+    """Each profile line, re-checked from the database: its citations' status, the keyword overlap with the
+    active ones, and the names, numbers and negations they do not contain. Supported = at least one active
+    citation, overlap at the threshold and nothing missing (the same strict rule the job applies, recomputed)."""
     from sqlalchemy import select
 
-    from assistant.jobs.support import overlap
+    from assistant.jobs.support import missing_specifics, overlap
     from storage.models import Memory
 
     out = []
@@ -54,8 +57,10 @@ def audit_profile(app, min_overlap: float) -> list[dict]:
             cited = list(s.scalars(select(Memory).where(Memory.id.in_(line["sources"]))))
         active = [m.text for m in cited if m.status == "active"]
         score = overlap(line["text"], active) if active else 0.0
-        out.append({**line, "active_citations": len(active), "overlap": round(score, 2),
-                    "supported": bool(active) and score >= min_overlap})
+        missing = missing_specifics(line["text"], active) if active else []
+        out.append({**line, "active_citations": len(active), "overlap": round(score, 2), "missing": missing,
+                    "cited_texts": active,
+                    "supported": bool(active) and score >= min_overlap and not missing})
     return out
 
 
@@ -65,7 +70,11 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="last line: one JSON object of figures")
     parser.add_argument("--conversation", type=int, default=0, help="index of the LoCoMo conversation")
     parser.add_argument("--every", type=int, default=5, help="reflect after every N sessions")
+    parser.add_argument("--model", type=Path, help="a GGUF chat model instead of the packaged SmolLM2-135M")
     args = parser.parse_args(argv)
+    if args.model is not None and not args.model.is_file():
+        print(f"error: no model file at {args.model} (benchmarks/fetch_qwen.sh fetches the Qwen one)", file=sys.stderr)
+        return 2
 
     if not DATA.is_file():
         print(f"skipped: LoCoMo data not found at {DATA}")
@@ -80,12 +89,14 @@ def main(argv=None) -> int:
     sessions = sessions_of(sample["conversation"])
     every = len(sessions) if args.quick else args.every
     chunks = [sessions[i:i + every] for i in range(0, len(sessions), every)]
-    totals = {"proposed": 0, "dropped_unsupported": 0, "dropped_echo": 0, "profile_added": 0, "profile_removed": 0, "thoughts": 0,
-              "model_failed": 0}
+    totals = {"proposed": 0, "dropped_unsupported": 0, "dropped_echo": 0, "dropped_quote": 0, "dropped_repeat": 0,
+              "profile_added": 0, "profile_removed": 0, "thoughts": 0, "model_failed": 0}
     model_seconds = 0.0
     dropped_lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="secondme-reflection-") as home:
         os.environ["SECONDME_HOME"] = home
+        if args.model is not None:
+            os.environ["SECONDME_CHAT_MODEL_PATH"] = str(args.model.resolve())
         app = App()
         model_name = None
         for chunk in chunks:
@@ -100,7 +111,7 @@ def main(argv=None) -> int:
                 totals[key] += result.counts.get(key, result.counts.get(f"_{key}", 0))
             print(f"  after session {chunk[-1][0]}: {json.dumps({k: v for k, v in result.counts.items()})}",
                   file=sys.stderr)
-        lines = audit_profile(app, app.settings.support_min_overlap)
+        lines = audit_profile(app, app.settings.profile_min_overlap)
         thoughts = app.memory.list(kind="thought", limit=100)
         profile = app.jobs.profile_text()
         app.close()
@@ -112,7 +123,8 @@ def main(argv=None) -> int:
     figures = {
         "conversation": sample["sample_id"], "sessions": len(sessions), "reflection_runs": len(chunks),
         "model": model_name, "proposed_by_model": proposed, "dropped_unsupported": totals["dropped_unsupported"],
-        "dropped_echo": totals["dropped_echo"],
+        "dropped_echo": totals["dropped_echo"], "dropped_quote": totals["dropped_quote"],
+        "dropped_repeat": totals["dropped_repeat"],
         "model_lines_supported_pct": round(100 * (proposed - totals["dropped_unsupported"]) / proposed, 1) if proposed else None,
         "profile_lines": n, "thoughts": len(thoughts), "profile_removed": totals["profile_removed"],
         "cited_pct": round(100 * cited / n, 1) if n else None, "uncited_lines": n - cited,
@@ -122,12 +134,19 @@ def main(argv=None) -> int:
     print(f"\nReflection on LoCoMo {sample['sample_id']} ({len(sessions)} sessions, {len(chunks)} run(s), "
           f"model {model_name})")
     print("Profile:\n" + (profile or "(empty)"))
+    for line in lines:  # each line beside what it cites, so a reader can judge the support for themselves
+        print(f"  #{line['id']} {line['text']!r} overlap {line['overlap']}"
+              + (f" missing {line['missing']}" if line["missing"] else "") + ("" if line["supported"] else " UNSUPPORTED"))
+        for text in line["cited_texts"]:
+            print(f"      cites: {text[:160]}")
     if thoughts:
-        print("Thoughts:\n" + "\n".join(f"- {t.text}" for t in thoughts))
+        print("Thoughts:\n" + "\n".join(f"- {t.text} [" + ", ".join(f"#{i}" for i in t.provenance.get("sources", []))
+                                         + "]" for t in thoughts))
     if dropped_lines:
-        print("Dropped by the support check:\n" + "\n".join(f"- {line}" for line in dropped_lines))
+        print("Dropped by the checks:\n" + "\n".join(f"- {line}" for line in dropped_lines))
     print(f"\n{'figure':<44}{'value':>10}")
-    for key in ("proposed_by_model", "dropped_unsupported", "dropped_echo", "model_lines_supported_pct", "profile_lines", "thoughts",
+    for key in ("proposed_by_model", "dropped_unsupported", "dropped_echo", "dropped_quote", "dropped_repeat",
+                "model_lines_supported_pct", "profile_lines", "thoughts",
                 "cited_pct", "uncited_lines", "supported_pct", "model_failures", "seconds_in_reflection"):
         print(f"{key:<44}{str(figures[key]):>10}")
     ok = figures["uncited_lines"] == 0 and (n == 0 or figures["supported_pct"] == 100.0)

@@ -27,7 +27,7 @@ class ScriptedLLM:
         yield ""
 
     def generate_json(self, messages, schema, *, max_tokens=512):
-        self.calls.append({"messages": list(messages), "schema": schema})
+        self.calls.append({"messages": list(messages), "schema": schema, "max_tokens": max_tokens})
         if not self.responses:
             raise LLMError("script exhausted")
         answer = self.responses.pop(0)
@@ -44,3 +44,32 @@ def snapshot(app) -> dict[str, Any]:
         links = [(l.src_id, l.dst_id, l.kind, l.score) for l in s.scalars(select(MemoryLink).order_by(MemoryLink.id))]
         events = s.query(MemoryEvent).count()
     return {"memories": memories, "links": links, "events": events, "vectors": app.vector_index.count()}
+
+
+class ReflectionLLM:
+    """A LanguageModel for reflection unit tests: profile questions (one note each) are answered from `profile`,
+    a map from a word of the note to the answer (unmatched notes get section "none"); the thoughts question
+    by `thoughts`, a function of the messages. Either may be an exception to raise instead."""
+
+    name = "scripted-reflection"
+    context_size = 2048
+
+    def __init__(self, profile: Any, thoughts: Any):
+        self.profile, self.thoughts = profile, thoughts
+        self.calls: list[dict[str, Any]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def stream_chat(self, messages, *, max_tokens=None, temperature=None, should_stop=None):
+        yield ""
+
+    def generate_json(self, messages, schema, *, max_tokens=512):
+        self.calls.append({"messages": list(messages), "schema": schema, "max_tokens": max_tokens})
+        answer = self.profile if "section" in schema["properties"] else self.thoughts
+        if isinstance(answer, Exception):
+            raise answer
+        if callable(answer):
+            return answer(messages)
+        note = messages[-1]["content"].split("\n")[0]
+        return next((a for word, a in answer.items() if word in note), {"section": "none", "text": "nothing"})

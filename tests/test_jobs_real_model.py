@@ -38,7 +38,7 @@ def test_reflection_with_the_real_model_keeps_only_cited_supported_lines(app):
     for line in app.jobs.profile_lines():
         cited = _cited(app, line["id"])
         assert cited and all(m.status == "active" for m in cited)
-        assert supported(line["text"], [m.text for m in cited], app.settings.support_min_overlap)
+        assert supported(line["text"], [m.text for m in cited], app.settings.profile_min_overlap)
     for thought in app.memory.list(kind="thought"):
         cited = _cited(app, thought.id)
         assert cited and supported(thought.text, [m.text for m in cited], app.settings.support_min_overlap)

@@ -90,6 +90,19 @@ def test_invalid_json_is_retried_once_then_raises(chat_model, caplog):
     assert chat_model.count_tokens("the worker survives") > 0
 
 
+def test_a_raw_newline_the_grammar_let_into_a_string_is_accepted_not_retried():
+    """llama-cpp-python's schema grammar admits control characters inside strings (seen with Qwen2.5-0.5B in
+    reflection); the answer is still valid for the schema, so it must not cost a second generation."""
+    from types import SimpleNamespace
+
+    from assistant.llm.runtime import LlamaRuntime
+
+    answers = ['{"facts": ["line one\nline two"], "topic": "x"}']
+    fake = SimpleNamespace(name="fake", _complete=lambda *a, **k: iter([answers.pop(0)]))
+    value = LlamaRuntime.generate_json(fake, QUESTION, FACTS_SCHEMA)
+    assert value == {"facts": ["line one\nline two"], "topic": "x"} and answers == []
+
+
 def test_context_overflow_is_a_clear_error(chat_model):
     huge = [{"role": "user", "content": "word " * 5000}]
     with pytest.raises(ContextOverflowError, match="more than the model's context of 2048"):

@@ -1,21 +1,29 @@
 """Reflection ("post-thinking"): the chat model reads recent memories and writes `thought` memories and
-profile lines, each citing the memories it came from. Output is schema-constrained and short, and every line is
-checked against its cited memories (keyword overlap): a line they do not support is dropped, never stored.
+profile lines, each citing the memories it came from. Output is schema-constrained and short (prompts and
+schemas in reflection_prompts.py), and every line faces the same rules before it is stored (`_verdict`):
+- supported: its cited memories contain enough of its words and all its names, numbers and negations
+  (support.py; profile lines, which restate one memory, need more of their words than thoughts);
+- not a quote: no first- or second-person words (a copied turn of dialogue, not a statement about someone);
+- thoughts only: not a copy of any one memory, however numbered or quoted, and drawn from two memories at least.
+What fails is counted and dropped, never stored.
 
 Without a model (or when it fails) the run still does its maintenance: profile lines whose sources were
-superseded or archived are retired.
+superseded or archived, or no longer support them, are retired.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from sqlalchemy import select
 
 from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.profile import SECTIONS, profile_lines
-from assistant.jobs.support import jaccard, supported
+from assistant.jobs.reflection_prompts import (NO_FACT, PROFILE_MAX_TOKENS, profile_candidates, profile_messages,
+                                               profile_schema, thought_max_tokens, thought_messages, thought_schema)
+from assistant.jobs.support import content_words, echoes, jaccard, missing_specifics, strip_lead_in, supported
 from assistant.memory.text_rules import text_hash
 from assistant.memory import ledger
 from storage.models import Memory, MemoryLink
@@ -25,40 +33,9 @@ log = logging.getLogger(__name__)
 
 SOURCE_KINDS = ("fact", "summary", "episode")
 NOTE_CHARS = 200
-MAX_SOURCES = 3
-ECHO_OVERLAP = 0.8  # a thought sharing this much of its wording with one cited note merely repeats it
-
-
-def _cited_schema(n_notes: int, max_items: int, with_section: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "text": {"type": "string", "minLength": 3, "maxLength": 120},
-            "sources": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": n_notes},
-                        "minItems": 1, "maxItems": MAX_SOURCES},
-        },
-        "required": ["text", "sources"],
-    }
-    if with_section:
-        item["properties"] = {"section": {"type": "string", "enum": list(SECTIONS)}, **item["properties"]}
-        item["required"] = ["section", "text", "sources"]
-    # minItems 1: an empty list is a tiny model's favourite answer; whatever it writes still faces the check.
-    return {"type": "object",
-            "properties": {"items": {"type": "array", "items": item, "minItems": 1, "maxItems": max_items}},
-            "required": ["items"]}
-
-
-# No example output in the prompts: SmolLM2-135M copied an example line verbatim (and the support check
-# dropped it). minItems 1 in the schema keeps it from answering with an empty list instead.
-PROFILE_PROMPT = (
-    "You keep a short profile of the people in numbered notes. Write short lines, each in one section "
-    f"({', '.join(SECTIONS)}). Each line restates one note in that note's own words and cites its number "
-    "in sources. Write nothing the notes do not say."
-)
-THOUGHT_PROMPT = (
-    "You read numbered notes and write a few short insights (patterns, preferences, habits) that the notes "
-    "show, in the notes' own words, citing the note numbers each insight comes from in sources. Do not guess."
-)
+# A profile or thought line is about people, not a quote from them: first- or second-person words mean the
+# model copied a turn of dialogue ("I love painting!") instead of stating a fact ("Caroline loves painting").
+_PERSONAL = re.compile(r"\b(i|i'm|i've|me|my|mine|we|our|us|you|your|yours)\b", re.IGNORECASE)
 
 
 class ReflectionJob:
@@ -66,7 +43,8 @@ class ReflectionJob:
 
     def run(self, ctx: JobContext) -> JobResult:
         result = JobResult(self.name, ctx.dry_run)
-        for key in ("profile_removed", "profile_added", "thoughts", "dropped_unsupported", "dropped_echo"):
+        for key in ("profile_removed", "profile_added", "thoughts", "dropped_unsupported", "dropped_echo",
+                    "dropped_quote"):
             result.counts[key] = 0
         self._retire_unsupported(ctx, result)
         llm = ctx.llm_factory() if ctx.llm_factory else None
@@ -77,9 +55,9 @@ class ReflectionJob:
         if len(notes) < 2:
             return result
         ctx.checkpoint()
-        profile = self._ask(llm, ctx, notes, PROFILE_PROMPT, ctx.settings.profile_max_lines, True, result)
+        profile = self._ask_profile(llm, ctx, notes, result)
         ctx.checkpoint()
-        thoughts = self._ask(llm, ctx, notes, THOUGHT_PROMPT, ctx.settings.reflection_max_thoughts, False, result)
+        thoughts = self._ask_thoughts(llm, ctx, notes, result)
         self._add_profile_lines(ctx, profile, result)
         self._add_thoughts(ctx, thoughts, result)
         return result
@@ -95,7 +73,7 @@ class ReflectionJob:
                 Memory.id.in_({i for line in lines for i in line["sources"]})))}
             for line in lines:
                 active = [cited[i].text for i in line["sources"] if i in cited and cited[i].status == "active"]
-                if supported(line["text"], active, ctx.settings.support_min_overlap):
+                if supported(line["text"], active, ctx.settings.profile_min_overlap):
                     continue
                 gone = [f"#{i} {cited[i].status}" for i in line["sources"] if i in cited and cited[i].status != "active"]
                 reason = "reflection: its sources no longer support it" + (f" ({', '.join(gone)})" if gone else "")
@@ -119,46 +97,88 @@ class ReflectionJob:
             notes = [{"id": m.id, "text": " ".join(m.text.split())[:NOTE_CHARS]} for m in rows]
         return list(reversed(notes))  # oldest first reads like a story
 
-    def _ask(self, llm, ctx: JobContext, notes, prompt: str, max_items: int, with_section: bool,
-             result: JobResult) -> list[dict[str, Any]]:
-        """Lines the model wrote that cite real notes and are supported by them; the rest are counted and dropped."""
+    def _generate(self, llm, messages, schema, max_tokens: int, result: JobResult) -> dict[str, Any] | None:
         from assistant.llm.protocol import LLMError
 
-        if max_items <= 0:
-            return []
-        listing = "\n".join(f"[{n}] {note['text']}" for n, note in enumerate(notes, start=1))
-        messages = [{"role": "system", "content": prompt},
-                    {"role": "user", "content": f"Notes:\n{listing}\n\nAnswer as JSON."}]
         try:
-            out = llm.generate_json(messages, _cited_schema(len(notes), max_items, with_section), max_tokens=400)
+            return llm.generate_json(messages, schema, max_tokens=max_tokens)
         except LLMError as exc:
             log.warning("reflection by the model failed: %s", exc)
             result.count("_model_failed")
+            return None
+
+    def _ask_profile(self, llm, ctx: JobContext, notes, result: JobResult) -> list[dict[str, Any]]:
+        """One question per candidate note; the line cites that note, and faces the same checks as any line."""
+        cited = {i for line in profile_lines(ctx.app) for i in line["sources"]}
+        candidates = profile_candidates(notes, cited, ctx.settings.profile_max_lines)
+        lines = []
+        for note in candidates:
+            ctx.checkpoint()
+            out = self._generate(llm, profile_messages(note["text"]), profile_schema(), PROFILE_MAX_TOKENS, result)
+            if out is None:
+                continue
+            if out.get("section") == NO_FACT:
+                result.count("_no_fact")
+                continue
+            result.count("_proposed")
+            lines.append({"text": str(out.get("text", "")), "sources": [note], "section": out.get("section")})
+        return self._checked(lines, notes, True, ctx.settings.profile_min_overlap, result)
+
+    def _ask_thoughts(self, llm, ctx: JobContext, notes, result: JobResult) -> list[dict[str, Any]]:
+        max_items = ctx.settings.reflection_max_thoughts
+        if max_items <= 0:
             return []
-        kept = []
-        items = (out.get("items") or [])[:max_items]
+        out = self._generate(llm, thought_messages([n["text"] for n in notes]), thought_schema(len(notes), max_items),
+                             thought_max_tokens(max_items), result)
+        items = ((out or {}).get("items") or [])[:max_items]
         result.count("_proposed", len(items))
-        for item in items:
-            text = " ".join(str(item.get("text", "")).split())
-            numbers = [n for n in item.get("sources", []) if isinstance(n, int) and 1 <= n <= len(notes)]
-            sources = sorted({notes[n - 1]["id"] for n in numbers})
-            section = item.get("section", "identity") if with_section else None
-            if with_section and section not in SECTIONS:
-                section = None
-            texts = [notes[n - 1]["text"] for n in numbers]
-            if not text or not sources or (with_section and section is None) or \
-                    not supported(text, texts, ctx.settings.support_min_overlap):
-                result.count("dropped_unsupported")
-                cites = ", ".join(f"#{i}" for i in sources) or "nothing valid"
-                result.change(f"dropped the model's line {text[:100]!r} citing {cites}: its sources do not say it")
+        lines = [{"text": str(item.get("text", "")), "section": None,
+                  "sources": [notes[n - 1] for n in sorted(set(item.get("sources", [])))
+                              if isinstance(n, int) and 1 <= n <= len(notes)]} for item in items]
+        return self._checked(lines, notes, False, ctx.settings.support_min_overlap, result)
+
+    def _checked(self, lines, notes, with_section: bool, min_overlap: float, result: JobResult) -> list[dict[str, Any]]:
+        """The lines that pass every rule in `_verdict`, with their sources as memory ids; the rest are counted
+        and dropped. Each line arrives with `sources` as the note dicts it cites."""
+        kept: list[dict[str, Any]] = []
+        what = "line" if with_section else "thought"
+        for raw in lines:
+            text = strip_lead_in(raw["text"])
+            line = {"text": text, "sources": sorted({n["id"] for n in raw["sources"]}), "section": raw["section"]}
+            counter, reason = self._verdict(line, [n["text"] for n in raw["sources"]], notes, with_section,
+                                            min_overlap)
+            if counter is None and any(k["text"].lower() == text.lower() for k in kept):
+                counter, reason = "_dropped_repeat", "the model wrote it twice"
+            if counter is not None:
+                result.count(counter)
+                cites = ", ".join(f"#{i}" for i in line["sources"]) or "nothing valid"
+                result.change(f"dropped the model's {what} {text[:100]!r} citing {cites}: {reason}")
                 continue
-            if not with_section and max(jaccard(text, note["text"]) for note in notes) >= ECHO_OVERLAP:
-                # A thought that only repeats a note (cited or not) adds no insight, just a second copy of it.
-                result.count("dropped_echo")
-                result.change(f"dropped the model's thought {text[:100]!r}: it only repeats a note")
-                continue
-            kept.append({"text": text, "sources": sources, "section": section})
+            kept.append(line)
         return kept
+
+    @staticmethod
+    def _verdict(line: dict[str, Any], cited: list[str], notes: list[dict[str, Any]], with_section: bool,
+                 min_overlap: float) -> tuple[str | None, str]:
+        """(None, "") for a line to keep, else (the counter to raise, why it is dropped)."""
+        text = line["text"]
+        if not text or not line["sources"] or (with_section and line["section"] not in SECTIONS):
+            return "dropped_unsupported", "it cites no valid note"
+        if not supported(text, cited, min_overlap):
+            missing = missing_specifics(text, cited)
+            return "dropped_unsupported", ("its sources do not say " + ", ".join(repr(w) for w in missing)
+                                           if missing else "its sources do not say it")
+        if _PERSONAL.search(text):
+            return "dropped_quote", "it quotes a turn (first or second person) instead of stating a fact"
+        if with_section:
+            return None, ""
+        if any(echoes(text, note["text"]) for note in notes):
+            # A thought that only repeats a note (cited or not) adds no insight, just a second copy of it.
+            return "dropped_echo", "it only repeats a note"
+        words = content_words(text)
+        if sum(1 for note in cited if words & content_words(note)) < 2:
+            return "dropped_echo", "it draws on a single note, so it is no pattern"
+        return None, ""
 
     # -- writing ----------------------------------------------------------------------------------------
     def _add_profile_lines(self, ctx: JobContext, lines: list[dict[str, Any]], result: JobResult) -> None:

@@ -1,7 +1,12 @@
-"""Does a line say only what its cited memories say? A cheap keyword-overlap check, no model needed.
+"""Does a line say only what its cited memories say? A cheap keyword check, no model needed.
 
-Used to drop summaries, thoughts and profile lines a small model invented: every content word of the line
-(stemmed crudely) should appear in the cited texts, up to a tolerance for paraphrase.
+Used to drop summaries, thoughts and profile lines a small model invented. Two rules, both must hold:
+- overlap: most content words of the line (stemmed crudely) appear in the cited texts, a tolerance for paraphrase;
+- specifics: every name, number and negation in the line appears in the cited texts, no tolerance. A paraphrase
+  may change a verb, but "Owns a yacht in Monaco", "is 25 years old" or "Melanie paints" (when only Caroline's
+  note says so) must not slip through on the strength of its other words.
+
+And, for thoughts, is a line an insight or only a copy of one note (`echoes`)?
 """
 
 from __future__ import annotations
@@ -12,6 +17,16 @@ from typing import Iterable
 from storage.keyword_index import STOP_WORDS
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Words written with a capital (names, places) and numbers; the first is checked in the original case.
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’]*")
+_NUMBER = re.compile(r"\d+")
+NEGATIONS = frozenset("not never no none nobody nothing nowhere neither nor cannot".split())
+_NEGATED = re.compile(r"\b(" + "|".join(sorted(NEGATIONS)) + r")\b|n['’]t\b", re.IGNORECASE)
+# "1. ", "2) ", "- ", "* ", quotes and a "Speaker: " lead-in: wrapping a model puts around a copied note.
+_LEAD_IN = re.compile(r"^\s*(?:(?:\d+[.)]|[-*•]|[\"'“‘])\s*)+")
+_SPEAKER = re.compile(r"^\s*[A-Z][\w'’]*(?: [A-Z][\w'’]*)?:\s+")  # "Melanie: ", "Mary Ann: "
+ECHO_CONTAINMENT = 0.8  # this share of a thought's content words inside one note: it only restates that note
+ECHO_RUN = 6  # this many consecutive words shared with one note: it quotes that note
 # Words a profile or insight line adds around the facts without adding a claim.
 FRAME_WORDS = frozenset(
     """user user's person people likes like loves love enjoys enjoy prefers prefer often usually sometimes seems
@@ -43,8 +58,55 @@ def overlap(line: str, sources: Iterable[str]) -> float:
     return len(words & found) / len(words)
 
 
+def missing_specifics(line: str, sources: Iterable[str]) -> list[str]:
+    """Names, numbers and negations of the line that no cited text contains (empty: nothing invented there)."""
+    sources = list(sources)
+    found = set().union(*(content_words(t) for t in sources)) if sources else set()
+    found |= {w for t in sources for w in _NUMBER.findall(t)}
+    missing = []
+    for word in _CAPITALISED.findall(line):
+        key = content_words(word)
+        if key and not key <= found:
+            missing.append(word)
+    missing += [n for n in _NUMBER.findall(line) if n not in found]
+    if _NEGATED.search(line) and not any(_NEGATED.search(t) for t in sources):
+        missing.append(_NEGATED.search(line).group(0))
+    return list(dict.fromkeys(missing))
+
+
 def supported(line: str, sources: list[str], min_overlap: float) -> bool:
-    return bool(sources) and overlap(line, sources) >= min_overlap
+    """The cited texts say this line: enough of its words, and all of its names, numbers and negations."""
+    return bool(sources) and overlap(line, sources) >= min_overlap and not missing_specifics(line, sources)
+
+
+def strip_lead_in(text: str) -> str:
+    """The line without list numbering, bullets, quotes or a "Name: " dialogue prefix."""
+    text = _LEAD_IN.sub("", " ".join(text.split()))
+    return _SPEAKER.sub("", text, count=1).strip().strip("\"“”")
+
+
+def _longest_shared_run(a: str, b: str) -> int:
+    """Length in words of the longest word sequence a and b share (case and punctuation ignored)."""
+    wa, wb = _WORD.findall(a.lower()), _WORD.findall(b.lower())
+    best, prev = 0, [0] * (len(wb) + 1)
+    for x in wa:
+        cur = [0] * (len(wb) + 1)
+        for j, y in enumerate(wb, start=1):
+            if x == y:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
+
+
+def echoes(line: str, note: str) -> bool:
+    """The line only restates this note: it quotes a run of its words or nearly all its words come from it."""
+    body = strip_lead_in(line)
+    words = content_words(body)
+    if not words:
+        return True
+    contained = len(words & content_words(note)) / len(words)
+    return contained >= ECHO_CONTAINMENT or _longest_shared_run(body, note) >= ECHO_RUN
 
 
 def jaccard(a: str, b: str) -> float:

@@ -147,7 +147,9 @@ class LlamaRuntime:
             text = "".join(self._complete(messages, max_tokens=max_tokens, temperature=temperature,
                                           should_stop=None, grammar=grammar))
             try:
-                value = json.loads(text)
+                # strict=False: llama-cpp-python's schema grammar lets a raw newline or tab into a string
+                # (its `char` rule is [^"\\]); that is still the answer the schema asked for, not a reason to retry.
+                value = json.loads(text, strict=False)
             except json.JSONDecodeError as exc:
                 problem = f"{exc.msg} at character {exc.pos} of {len(text)}"
             else:
