@@ -166,6 +166,8 @@ def _id_span(session: Session, valid_from: datetime | None, valid_before: dateti
 def _passing(session: Session, ids: Sequence[int], statuses: Sequence[str], valid_from: datetime | None,
              valid_before: datetime | None) -> set[int]:
     """Those of `ids` whose memory has one of `statuses` and, where given, a valid time in the period."""
+    if not ids:
+        return set()
     params: dict = {f"s{i}": s for i, s in enumerate(statuses)}
     where = f"status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})"
     if valid_from is not None:
@@ -174,14 +176,11 @@ def _passing(session: Session, ids: Sequence[int], statuses: Sequence[str], vali
     if valid_before is not None:
         where += " AND valid_from < :vb"
         params["vb"] = sql_time(valid_before)
-    out: set[int] = set()
-    for start in range(0, len(ids), 500):  # SQLite caps the number of bound parameters
-        chunk = ids[start:start + 500]
-        placeholders = ", ".join(f":i{n}" for n in range(len(chunk)))
-        out.update(row[0] for row in session.execute(
-            text(f"SELECT id FROM memories WHERE id IN ({placeholders}) AND {where}"),
-            dict(params, **{f"i{n}": i for n, i in enumerate(chunk)})))
-    return out
+    # The ids are FTS5 rowids (integers), written into the statement: hundreds of bound parameters cost more
+    # to bind than the lookups themselves, and SQLite caps their number.
+    id_list = ",".join(str(int(i)) for i in ids)
+    return {row[0] for row in session.execute(text(f"SELECT id FROM memories WHERE id IN ({id_list}) AND {where}"),
+                                              params)}
 
 
 def expansion_terms(feedback: Sequence[str], pool: Sequence[str], query: str, n: int) -> list[str]:

@@ -48,21 +48,18 @@ class VectorIndex:
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """(memory id, cosine similarity), best first."""
-        count = self.collection.count()
-        if count == 0:
-            return []
-        result = self.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, count), include=["distances"]
-        )
-        return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
+        return self.query_many(np.asarray(vector, dtype=np.float32)[None, :], n)[0]
 
     def query_many(self, vectors: np.ndarray, n: int) -> list[list[tuple[int, float]]]:
-        """query() for several vectors in one call (the write path checks a whole batch at once)."""
-        count = self.collection.count()
-        if count == 0 or len(vectors) == 0:
-            return [[] for _ in range(len(vectors))]
+        """query() for several vectors in one call (the write path checks a whole batch at once).
+
+        Chroma returns fewer than n results when it holds fewer (none when empty), so there is no need to
+        count first: counting costs as much as a query at 100k vectors.
+        """
+        if len(vectors) == 0:
+            return []
         result = self.collection.query(
-            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=min(n, count), include=["distances"]
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=n, include=["distances"]
         )
         return [[(int(i), 1.0 - float(d)) for i, d in zip(ids, dists)]
                 for ids, dists in zip(result["ids"], result["distances"])]
