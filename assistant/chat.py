@@ -178,17 +178,47 @@ class ChatService:
         started = time.perf_counter()
         history = self._history(session_id)  # also checks the session exists
         user_id = self._store(session_id, "user", question, {}, retitle=True)
+        return self._answer(session_id, question, user_id, history, on_token, should_stop, started)
 
+    def regenerate(self, session_id: int, *, on_token: Callable[[str], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> TurnResult:
+        """Answer the session's last question again; the new answer replaces the old one (same message id).
+
+        The old answer stays until the new one is complete or stopped, so a model failure loses nothing. The
+        round's episode memory is archived (restorable) and a new one is recorded for the answer kept.
+        A last question that never got an answer (the model failed) is simply answered now.
+        """
+        started = time.perf_counter()
+        messages = self.messages(session_id)
+        asked = [i for i, m in enumerate(messages) if m.role == "user"]
+        if not asked:
+            raise UserError("This chat has no question to answer again; send one first.")
+        at = asked[-1]
+        question = messages[at]
+        old = next((m for m in messages[at + 1:] if m.role == "assistant"), None)
+        result = self._answer(session_id, question.text, question.id, _turns(messages[:at]), on_token,
+                              should_stop, started, replacing=old)
+        if question.error:
+            self._clear_error(question.id)
+        return result
+
+    def _answer(self, session_id: int, question: str, user_id: int, history: list[Turn], on_token, should_stop,
+                started: float, replacing: MessageInfo | None = None) -> TurnResult:
+        """Recall, prompt, stream and store the answer to the stored user message `user_id`."""
         try:
             hits = self.app.memory.recall(question, k=self.settings.recall_k)
-            hits = _not_in_history(hits, history)
+            # The round being answered again must not come back as a memory: its old answer would be copied.
+            old_round = [] if replacing is None else [Turn(question, replacing.text, (user_id, replacing.id))]
+            hits = _not_in_history(hits, history + old_round)
             prompt = self._prompt(question, history, hits)
             answer, first_token_s, stopped = self._stream(prompt, on_token, should_stop)
-        except LLMError as exc:
-            self._mark_failed(user_id, str(exc))
-            raise
         except Exception as exc:
-            self._mark_failed(user_id, f"{type(exc).__name__}: {exc}")
+            reason = str(exc) if isinstance(exc, LLMError) else f"{type(exc).__name__}: {exc}"
+            if replacing is None:  # with an earlier answer kept, the question did get one
+                self._mark_failed(user_id, reason)
+            else:
+                log.warning("regenerating the answer to message %d failed, the earlier answer kept: %s",
+                            user_id, reason)
             raise
         total_s = time.perf_counter() - started
         prompt_tokens = self._prompt_tokens(prompt)
@@ -198,7 +228,13 @@ class ChatService:
         used = [h for h in hits if h.memory.id in set(prompt.memory_ids)]
         meta = {"partial": stopped, "recalled_ids": prompt.memory_ids, "timings": timings,
                 "model": self.app.llm.name}
-        assistant_id = self._store(session_id, "assistant", answer, meta)
+        if replacing is None:
+            assistant_id = self._store(session_id, "assistant", answer, meta)
+        else:
+            assistant_id = replacing.id
+            self._replace_answer(session_id, assistant_id, answer, meta)
+            # The old round's episode holds an answer the chat no longer shows: out of recall, not lost.
+            self.app.memory.forget_turn(session_id, [user_id, assistant_id], reason="the answer was regenerated")
         if not self.memory_paused:
             episode = self.app.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
             # Plugins hear about every finished turn (a plugin that raises is disabled, never fatal).
@@ -246,15 +282,7 @@ class ChatService:
         return "".join(pieces).strip(), first_token_s, stopped
 
     def _history(self, session_id: int) -> list[Turn]:
-        """Earlier rounds as (user, assistant) pairs; a question the model never answered is left out."""
-        turns, pending = [], None
-        for m in self.messages(session_id):
-            if m.role == "user":
-                pending = m
-            elif m.role == "assistant" and pending is not None:
-                turns.append(Turn(pending.text, m.text, (pending.id, m.id)))
-                pending = None
-        return turns
+        return _turns(self.messages(session_id))
 
     def _store(self, session_id: int, role: str, body: str, meta: dict, retitle: bool = False) -> int:
         with self.db.session() as s:
@@ -272,6 +300,20 @@ class ChatService:
             msg = s.get(Message, message_id)
             msg.meta = {**(msg.meta or {}), "error": reason}
         log.warning("chat turn failed, message %d kept: %s", message_id, reason)
+
+    def _clear_error(self, message_id: int) -> None:
+        """A question the model failed on once, answered now."""
+        with self.db.session() as s:
+            msg = s.get(Message, message_id)
+            msg.meta = {k: v for k, v in (msg.meta or {}).items() if k != "error"}
+
+    def _replace_answer(self, session_id: int, message_id: int, body: str, meta: dict) -> None:
+        with self.db.session() as s:
+            msg = s.get(Message, message_id)
+            msg.text = body  # the FTS5 update trigger keeps chat search in step
+            msg.meta = {**meta, "regenerated": int((msg.meta or {}).get("regenerated", 0)) + 1}
+            msg.created_at = utcnow()
+            self._session(s, session_id).updated_at = utcnow()
 
     # -- export ---------------------------------------------------------------------------------
     def export_session(self, session_id: int, fmt: ExportFormat = "markdown") -> str:
@@ -313,6 +355,18 @@ class ChatService:
         if not line:
             raise UserError("The title is empty; give the session a name.")
         return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
+
+
+def _turns(messages: list[MessageInfo]) -> list[Turn]:
+    """Earlier rounds as (user, assistant) pairs; a question the model never answered is left out."""
+    turns, pending = [], None
+    for m in messages:
+        if m.role == "user":
+            pending = m
+        elif m.role == "assistant" and pending is not None:
+            turns.append(Turn(pending.text, m.text, (pending.id, m.id)))
+            pending = None
+    return turns
 
 
 def _not_in_history(hits: list[RecallHit], history: list[Turn]) -> list[RecallHit]:

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     recall_neighbour_weight: float = Field(0.2, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
     recall_neighbour_window: int = Field(1, ge=0, le=5, description="Turns on each side counted as neighbours.")
     recall_session_weight: float = Field(0.2, ge=0.0, description="Boost from the score of the item's session.")
+    recall_speaker_boost: float = Field(0.2, ge=0.0,
+                                        description="Extra share of score for a line said by someone the question names.")
     recall_time_mode: str = Field("boost", pattern="^(boost|filter|off)$",
                                   description="What a time phrase in the question does: boost, filter or off.")
     recall_time_boost: float = Field(1.0, ge=0.0, description="Extra share of score for memories in the asked period.")
@@ -129,6 +131,11 @@ class Settings(BaseSettings):
     disabled_plugins: list[str] = Field(default_factory=list,
                                         description="Plugin names not to load, e.g. [\"conflict-checker\"].")
 
+    # Desktop app
+    quick_recall_hotkey: str = Field(
+        "Ctrl+Alt+Space", description="System-wide key that opens quick recall (X11, Windows, macOS; not on "
+                                      "Wayland); empty turns it off. Checked by assistant.hotkey_spec where used, so "
+                                      "a typo here turns the hotkey off instead of stopping the app.")
     # Local API (secondme serve): loopback only, bearer token, limits against a runaway client.
     api_port: int = Field(8765, ge=1024, le=65535)
     api_max_body_bytes: int = Field(262_144, ge=1024, description="Largest request body accepted.")

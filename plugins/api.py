@@ -78,7 +78,8 @@ class Tool:
 @dataclass(frozen=True)
 class Integration:
     """An importer (`kind="import"`: function(app, path) -> number stored) or an exporter
-    (`kind="export"`: function(app, path) -> number written)."""
+    (`kind="export"`: function(app, path) -> number written). A function that also takes a `progress` keyword
+    is given a callable progress(done, total) to report how far it is."""
 
     name: str
     kind: Literal["import", "export"]

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pluggy
 
@@ -171,6 +171,19 @@ class PluginHost:
             found = self._collect("register_integrations", Integration)
             self._integrations = {(i.kind, i.name): i for i in found.values()}
         return self._integrations
+
+    def run_integration(self, app: Any, kind: str, name: str, path: Path,
+                        progress: Callable[[int, int], None] | None = None) -> Any:
+        """Run the importer or exporter `name`. `progress(done, total)` reaches the ones that take a `progress`
+        keyword (the built-in importers do), so a front end can show how far a long import is."""
+        found = self.integrations()
+        if (kind, name) not in found:
+            names = sorted(n for k, n in found if k == kind)
+            raise UserError(f"No {kind}er named '{name}'; available: {', '.join(names) or 'none'}.")
+        function = found[(kind, name)].function
+        if progress is not None and "progress" in inspect.signature(function).parameters:
+            return function(app, Path(path), progress=progress)
+        return function(app, Path(path))
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         import jsonschema

@@ -2,49 +2,116 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import storage.offline  # noqa: F401
 
 import numpy as np
+from filelock import FileLock
 
 COLLECTION = "memories"
+GENERATION_FILE = "secondme-generation"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class VectorIndex:
+    """Chroma in local mode, shared by every secondme process on this data folder.
+
+    Chroma's local client keeps its view of the index in memory and does not notice what another process writes
+    (measured, chromadb 1.5.9: ids another process added are missing from queries, and get() of them fails with
+    "Error executing plan: Internal error: Error finding id"). The CLI writing while the desktop app runs is
+    normal use, so every write bumps a generation number kept in a file beside the index, under a file lock that
+    also keeps two processes from writing Chroma at once, and a process that finds a generation it did not write
+    reopens its client before it reads (tens of milliseconds). Within a process one lock orders the calls, so a
+    reopen never pulls the client from under another thread.
+    """
+
     def __init__(self, path: Path, dim: int):
+        self.path = Path(path)
+        self.dim = dim
+        self._lock = threading.RLock()
+        self._open()
+        self._generation_file = self.path / GENERATION_FILE
+        self._file_lock = FileLock(str(self.path / (GENERATION_FILE + ".lock")))
+        self._seen = self._generation()
+
+    def _open(self) -> None:
         import chromadb
         from chromadb.config import Settings
 
-        self.path = Path(path)
-        self.dim = dim
         self.client = chromadb.PersistentClient(
             path=str(self.path), settings=Settings(anonymized_telemetry=False, allow_reset=True)
         )
-        self.collection = self._collection()
+        self._open_collection()
 
-    def _collection(self):
+    def _open_collection(self) -> None:
         # We always pass vectors ourselves; with no embedding function configured Chroma would try to
         # download its default model, so give it one that refuses loudly instead.
-        return self.client.get_or_create_collection(
+        self.collection = self.client.get_or_create_collection(
             COLLECTION,
             embedding_function=_RefuseToEmbed(),
             configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
         )
 
+    def _reopen(self) -> None:
+        self.client.close()
+        self._open()
+
+    def _generation(self) -> int:
+        try:
+            return int(self._generation_file.read_text() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _read(self, call: Callable[[], T]) -> T:
+        """Run a read on an up-to-date client. A read can still meet another process's write between its
+        Chroma write and its generation bump ("Error finding id"); reopening then answers it."""
+        from chromadb.errors import InternalError
+
+        with self._lock:
+            if self._generation() != self._seen:
+                self._reopen()
+                self._seen = self._generation()
+            try:
+                return call()
+            except InternalError as exc:
+                log.info("vector index changed under this process (%s); reopening it", exc)
+                self._reopen()
+                return call()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        with self._lock, self._file_lock:
+            current = self._generation()
+            if current != self._seen:
+                self._reopen()
+            try:
+                yield
+            finally:  # bumped even after a failed write: part of it may have landed
+                tmp = self._generation_file.with_suffix(".tmp")
+                tmp.write_text(str(current + 1))
+                tmp.replace(self._generation_file)
+                self._seen = current + 1
+
     def upsert(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         if len(ids) == 0:
             return
-        for start in range(0, len(ids), 4096):  # Chroma caps the batch size
-            self.collection.upsert(
-                ids=[str(i) for i in ids[start:start + 4096]],
-                embeddings=np.asarray(vectors[start:start + 4096], dtype=np.float32),
-            )
+        with self._writing():
+            for start in range(0, len(ids), 4096):  # Chroma caps the batch size
+                self.collection.upsert(
+                    ids=[str(i) for i in ids[start:start + 4096]],
+                    embeddings=np.asarray(vectors[start:start + 4096], dtype=np.float32),
+                )
 
     def delete(self, ids: Sequence[int]) -> None:
         if ids:
-            self.collection.delete(ids=[str(i) for i in ids])
+            with self._writing():
+                self.collection.delete(ids=[str(i) for i in ids])
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """(memory id, cosine similarity), best first."""
@@ -58,9 +125,8 @@ class VectorIndex:
         """
         if len(vectors) == 0:
             return []
-        result = self.collection.query(
-            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=n, include=["distances"]
-        )
+        result = self._read(lambda: self.collection.query(
+            query_embeddings=np.asarray(vectors, dtype=np.float32), n_results=n, include=["distances"]))
         return [[(int(i), 1.0 - float(d)) for i, d in zip(ids, dists)]
                 for ids, dists in zip(result["ids"], result["distances"])]
 
@@ -68,25 +134,29 @@ class VectorIndex:
         """The stored vectors of these ids (those Chroma has), for diversification without re-embedding."""
         if not ids:
             return {}
-        got = self.collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        got = self._read(lambda: self.collection.get(ids=[str(i) for i in ids], include=["embeddings"]))
         return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def ids(self) -> set[int]:
-        out: set[int] = set()
-        offset, page = 0, 10_000
-        while True:
-            got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
-            out.update(int(i) for i in got)
-            if len(got) < page:
-                return out
-            offset += page
+        def all_ids():
+            out: set[int] = set()
+            offset, page = 0, 10_000
+            while True:
+                got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+                out.update(int(i) for i in got)
+                if len(got) < page:
+                    return out
+                offset += page
+
+        return self._read(all_ids)
 
     def count(self) -> int:
-        return self.collection.count()
+        return self._read(lambda: self.collection.count())
 
     def clear(self) -> None:
-        self.client.delete_collection(COLLECTION)
-        self.collection = self._collection()
+        with self._writing():
+            self.client.delete_collection(COLLECTION)
+            self._open_collection()
 
 
 class _RefuseToEmbed:

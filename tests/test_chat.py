@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -194,3 +195,56 @@ def test_message_search_covers_messages_written_before_the_migration(home):
     with db.engine.begin() as conn:
         assert not conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE name = 'message_fts'").all()
     db.dispose()
+
+
+def test_regenerate_replaces_the_last_answer_in_place(chat_app):
+    model = RecordingModel(chat_app.llm)
+    chat_app.__dict__["llm"] = model
+    sid = chat_app.chat.new_session().id
+    first = chat_app.chat.send(sid, "My cat is called Miso.")
+    chat_app.settings.temperature = 1.5  # a different answer this time (the seed stays fixed otherwise)
+    pieces: list[str] = []
+    again = chat_app.chat.regenerate(sid, on_token=pieces.append)
+    assert "".join(pieces).strip() == again.answer
+    # The model was asked the question afresh: no earlier turn, and the old answer's episode was not recalled.
+    assert [m["role"] for m in model.calls[1]] == ["system", "user"]
+    assert "User: My cat is called Miso." not in model.calls[1][-1]["content"]
+    assert (again.user_message_id, again.assistant_message_id) == (first.user_message_id, first.assistant_message_id)
+    messages = chat_app.chat.messages(sid)
+    assert [(m.role, m.id) for m in messages] == [("user", first.user_message_id),
+                                                  ("assistant", first.assistant_message_id)]
+    assert messages[1].text == again.answer
+    # Chat search finds the new answer's words (the FTS5 update trigger followed the new text).
+    word = max(re.findall(r"[A-Za-z]{3,}", again.answer), key=len)
+    assert first.assistant_message_id in [h.message_id for h in chat_app.chat.search_messages(word)]
+    # Recall holds only the answer kept: the old round's episode is archived (restorable), a new one is active.
+    episodes = {m.status: m for m in chat_app.memory.list(kind="episode", status=None)}
+    assert set(episodes) == {"active", "archived"}
+    assert again.answer in episodes["active"].text and first.answer in episodes["archived"].text
+
+
+def test_regenerate_after_a_model_failure_answers_the_question(chat_app):
+    real = chat_app.llm
+    chat_app.__dict__["llm"] = FailingModel(real)
+    sid = chat_app.chat.new_session().id
+    with pytest.raises(LLMError):
+        chat_app.chat.send(sid, "Where did I park the car?")
+    # A failing regenerate of an answered question keeps the earlier answer as it was.
+    chat_app.__dict__["llm"] = real
+    answered = chat_app.chat.regenerate(sid)
+    [user, assistant] = chat_app.chat.messages(sid)
+    assert user.error is None and assistant.id == answered.assistant_message_id
+    chat_app.__dict__["llm"] = FailingModel(real)
+    with pytest.raises(LLMError):
+        chat_app.chat.regenerate(sid)
+    [user, kept] = chat_app.chat.messages(sid)
+    assert user.error is None and kept.text == assistant.text and kept.id == assistant.id
+    chat_app.__dict__["llm"] = real
+
+
+def test_regenerate_needs_a_question(chat_app):
+    sid = chat_app.chat.new_session().id
+    with pytest.raises(UserError, match="no question"):
+        chat_app.chat.regenerate(sid)
+    with pytest.raises(NotFound):
+        chat_app.chat.regenerate(sid + 999)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
 import threading
@@ -29,11 +27,6 @@ while time.monotonic() < end:
 """
 
 
-# Known bug, the reason issue 8 stays open: in about 1 run of 3, recall threads running beside writers leave
-# FTS5's index out of step with its content ("fts5: checksum mismatch" from integrity_check, or a recall that
-# then raises). Reproduced in-process without the second process, never without the recall threads.
-# Not strict, so the test still runs and shows XPASS when it holds; remove the mark once the bug is fixed.
-@pytest.mark.xfail(reason="known FTS5 corruption under concurrent recall and writes (issue 8)", strict=False)
 def test_threads_and_a_second_process_write_and_recall_without_lock_errors(app):
     seed = app.memory.remember_many([{"text": f"seed memory {i} about cooking"} for i in range(10)])
     app.vector_index.count()

@@ -60,3 +60,19 @@ def test_mmr_skips_a_near_duplicate():
 
 def test_mmr_treats_missing_vectors_as_unlike_everything():
     assert fusion.mmr([1, 2], {1: 1.0, 2: 0.5}, {1: np.array([1.0, 0.0])}, 2, 0.5) == [1, 2]
+
+
+def test_speaker_is_who_says_a_transcript_line():
+    assert fusion.speaker("Anna: I loved Lisbon") == "anna"
+    assert fusion.speaker("User: hi\nAssistant: hello") == "user"
+    assert fusion.speaker("  Zoë: ça va") == "zoë"
+    assert fusion.speaker("I loved Lisbon: the light!") is None  # a sentence, not a speaker
+    assert fusion.speaker("12:30 lunch with Anna") is None and fusion.speaker("") is None
+
+
+def test_recall_lifts_the_lines_of_the_person_the_question_names(app):
+    said = app.memory.remember("Anna: The trip to Lisbon was the best week of my year.").id
+    told = app.memory.remember("Ben: Anna keeps talking about her trip to Lisbon, the best week of the year.").id
+    hits = {h.memory.id: h for h in app.memory.recall("What did Anna think of the trip to Lisbon?", k=2)}
+    assert hits[said].breakdown["speaker_factor"] == 1.2 and hits[told].breakdown["speaker_factor"] == 1.0
+    assert list(hits)[0] == said

@@ -112,3 +112,11 @@ def test_a_damaged_keyword_index_is_detected_and_reindex_repairs_it(app):
     with app.db.session() as s:
         assert KeywordIndex.integrity_problem(s) is None
     assert app.memory.recall("where is the boat moored")[0].memory.text.startswith("The boat")
+
+
+def test_reindex_reports_progress_per_batch(app):
+    for t in ["I like green tea", "My cat is called Miso", "I work at a bakery"]:
+        app.memory.remember(t)
+    seen: list[tuple[int, int]] = []
+    assert app.memory.reindex(batch=2, progress=lambda done, total: seen.append((done, total))) == 3
+    assert seen == [(0, 3), (2, 3), (3, 3)]

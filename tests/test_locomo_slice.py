@@ -48,8 +48,10 @@ def test_locomo_slice_recall_floor(slice_app):
         ours.append(score_ranking([memory_to_dia[h.memory.id] for h in hits], evidence))
         bm25_rows.append(score_ranking(bm25.rank(question, 25), evidence))
     ours_avg, bm25_avg = average(ours), average(bm25_rows)
-    # Floors sit a little under what this slice measured when written (35 questions: R@5 65.7, R@10 71.4,
-    # against BM25's 51.4 / 57.1), so noise passes and a real regression fails.
-    assert ours_avg["turn_recall@5"] >= 60.0, ours_avg
-    assert ours_avg["turn_recall@10"] >= 65.0, ours_avg
+    # Floors sit a little under what this slice measured when last raised (35 questions, one question = 2.9
+    # points: R@5 80.0, R@10 84.3, MRR 61.2, against BM25's 51.4 / 57.1 / 38.2), so noise passes and a real
+    # regression fails. Before the keyword index held each turn's neighbours it measured R@5 65.7, R@10 71.4.
+    assert ours_avg["turn_recall@5"] >= 74.0, ours_avg
+    assert ours_avg["turn_recall@10"] >= 78.0, ours_avg
+    assert ours_avg["mrr"] >= 55.0, ours_avg
     assert ours_avg["turn_recall@10"] >= bm25_avg["turn_recall@10"], (ours_avg, bm25_avg)

@@ -4,9 +4,11 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session as OrmSession
 
 from storage.db import Database
 from storage.errors import UserError
+from storage.keyword_index import KeywordIndex
 from storage.models import JobRun, Memory, MemoryEvent, MemoryLink, Message, Session
 
 
@@ -81,3 +83,33 @@ def test_failed_unit_of_work_rolls_back(tmp_path):
             raise RuntimeError("crash mid-transaction")
     with db.session() as s:
         assert s.scalars(select(Memory)).all() == []
+
+
+def test_integrity_is_not_fooled_by_another_connections_fts5_cache(tmp_path):
+    """SQLite's integrity_check reads FTS5 through the connection's cached index structure without checking that
+    another connection has written since: on a pooled connection it reports a healthy index as damaged."""
+    db = Database(tmp_path / "m.db", key=bytes(range(32)))
+    db.migrate()
+    with db.session() as s:
+        s.add(Memory(kind="fact", text="hello world", text_hash="h1", status="active"))
+    with db.session() as s:
+        KeywordIndex.add(s, s.scalar(select(Memory.id)), "hello world")
+    stale = db.engine.connect()  # reads FTS5 once, caching its structure
+    stale.exec_driver_sql("SELECT rowid FROM memory_fts WHERE memory_fts MATCH 'hello'").all()
+    stale.rollback()
+    writer = db.engine.connect()  # a second pooled connection writes while `stale` is checked out
+    with OrmSession(bind=writer) as s:
+        for i in range(2, 6):
+            s.add(Memory(id=i, kind="fact", text="hello again", text_hash=f"h{i}", status="active"))
+            s.flush()
+            KeywordIndex.add(s, i, "hello again")
+        s.commit()
+    assert stale.exec_driver_sql("PRAGMA integrity_check").scalar() != "ok", \
+        "SQLite now refreshes FTS5 before integrity_check; Database.integrity may use a pooled connection again"
+    stale.rollback()
+    stale.close()  # back in the pool, and the only idle connection there
+    try:
+        assert db.integrity() == "ok"
+    finally:
+        writer.close()
+    db.dispose()

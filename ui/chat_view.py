@@ -63,7 +63,7 @@ class ChatView(QWidget):
         self.status = QLabel("")
         buttons.addWidget(self.status, 1)
         self.regenerate_button = QPushButton("Regenerate")
-        self.regenerate_button.setToolTip("Ask the last question again")
+        self.regenerate_button.setToolTip("Answer the last question again, replacing the answer")
         self.regenerate_button.clicked.connect(self.regenerate)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the answer (Esc)")
@@ -173,10 +173,24 @@ class ChatView(QWidget):
         return True
 
     def regenerate(self) -> bool:
-        """Ask the last question again in this chat (the earlier answer stays in the history)."""
-        if not self._last_user_text:
+        """Answer the last question again; the new answer streams into the place of the old one."""
+        if self.ctx.chat_thread is None or self.busy or self.session_id is None or not self._last_user_text:
             return False
-        return self.send(self._last_user_text)
+        last = self.messages[-1] if self.messages else None
+        if last is not None and last.role == "assistant":
+            self._answer = last
+            last.set_final_text("")
+            last.set_recalled([])
+        else:  # the last question never got an answer
+            self._answer = self._add("assistant", "")
+        self._answer.note.setText("thinking…")
+        self._pending = ""
+        self.flush_timer.start()
+        self._turn = object()
+        self.ctx.chat_thread.regenerate(self._turn, self.session_id)
+        self._update_buttons()
+        self._scroll_to_end()
+        return True
 
     def stop(self) -> None:
         if self.busy and self.ctx.chat_thread is not None:
@@ -215,7 +229,10 @@ class ChatView(QWidget):
         self.flush_timer.stop()
         self.flush()
         answer, self._answer, self._turn = self._answer, None, None
-        answer.note.setText("failed")
+        if answer.message_id is not None:  # a new answer to a stored one failed: that one is kept, show it
+            self.set_session(self.session_id)
+        else:
+            answer.note.setText("failed")
         self.status.setText(f"The answer failed: {message} (your message is saved)")
         self._update_buttons()
 

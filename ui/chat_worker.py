@@ -58,13 +58,20 @@ class ChatWorker(QObject):
 
     @Slot(int, str)
     def send(self, session_id: int, text: str) -> None:
+        self._turn(session_id, text, lambda **kw: self.chat.send(session_id, text, **kw))
+
+    @Slot(int)
+    def regenerate(self, session_id: int) -> None:
+        self._turn(session_id, "", lambda **kw: self.chat.regenerate(session_id, **kw))
+
+    def _turn(self, session_id: int, text: str, answer) -> None:
         self._stop.clear()
         self.busy = True
         self.started.emit(session_id, text)
         try:
-            result = self.chat.send(session_id, text, on_token=self.token.emit, should_stop=self._stop.is_set)
+            result = answer(on_token=self.token.emit, should_stop=self._stop.is_set)
         except Exception as exc:  # the user's message is already stored by the service; say what failed
-            log.warning("chat send failed: %s", exc)
+            log.warning("chat turn failed: %s", exc)
             self.busy = False
             self.failed.emit(str(exc))
             return
@@ -84,10 +91,13 @@ class ChatThread(QObject):
     finished = Signal(object, object)  # owner, TurnResult
     failed = Signal(object, str)  # owner, message
     _send = Signal(int, str)
+    _regenerate = Signal(int)
     _warm = Signal()
 
-    def __init__(self, chat, parent: QObject | None = None):
+    def __init__(self, chat, parent: QObject | None = None, activities=None):
         super().__init__(parent)
+        self.activities = activities  # ui.progress.Activities: the model load shows in the status bar
+        self._loading: int | None = None
         self.thread = QThread()
         self.thread.setObjectName("chat-model")
         self.worker = ChatWorker(chat)
@@ -95,12 +105,15 @@ class ChatThread(QObject):
         self._owners: deque[object] = deque()
         self.current_owner: object | None = None
         self._send.connect(self.worker.send)
+        self._regenerate.connect(self.worker.regenerate)
         self._warm.connect(self.worker.warm_up)
         self.worker.started.connect(self._on_started)
         # Bound slots of this main-thread object: Qt queues them, so they run on the main thread, in order.
         self.worker.token.connect(self._on_token)
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
+        self.worker.ready.connect(self._loaded)
+        self.worker.load_failed.connect(self._loaded)
         self.thread.start()
 
     @Slot(int, str)
@@ -128,11 +141,23 @@ class ChatThread(QObject):
         return self.current_owner is not None or bool(self._owners)
 
     def warm_up(self) -> None:
+        if self.activities is not None and self._loading is None:
+            self._loading = self.activities.begin("Loading the chat model…")
         self._warm.emit()
+
+    def _loaded(self, *_args) -> None:
+        if self._loading is not None:
+            self.activities.end(self._loading)
+            self._loading = None
 
     def submit(self, owner: object, session_id: int, text: str) -> None:
         self._owners.append(owner)
         self._send.emit(session_id, text)
+
+    def regenerate(self, owner: object, session_id: int) -> None:
+        """Queue a new answer to the session's last question, replacing its old answer when it completes."""
+        self._owners.append(owner)
+        self._regenerate.emit(session_id)
 
     def stop(self) -> None:
         self.worker.stop()

@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from assistant.memory.review import MemoryReview
 from ui.chat_worker import ChatThread, chat_service_of
+from ui.progress import Activities
 from ui.tasks import TaskRunner
 
 
@@ -31,16 +32,22 @@ class UiContext:
     chat_unavailable: str = ""
     chat_thread: ChatThread | None = None
 
+    @property
+    def activities(self) -> Activities:
+        """Long work in progress, shown in the status bar."""
+        return self.tasks.activities
+
     @classmethod
     def create(cls, app, parent: QObject | None = None, chat: object | None = None) -> "UiContext":
         """`chat` replaces the app's chat service (tests use a fake with the same interface)."""
         # Under SECONDME_HOME, so a temporary home (tests, demos) never touches the user's window state.
         qsettings = QSettings(str(app.settings.home / "ui.ini"), QSettings.Format.IniFormat)
         chat, why = (chat, "") if chat is not None else chat_service_of(app)
-        ctx = cls(app=app, tasks=TaskRunner(parent), qsettings=qsettings, events=Events(parent),
+        tasks = TaskRunner(parent, activities=Activities(parent))
+        ctx = cls(app=app, tasks=tasks, qsettings=qsettings, events=Events(parent),
                   review=MemoryReview(app), chat=chat, chat_unavailable=why)
         if chat is not None:
-            ctx.chat_thread = ChatThread(chat, parent)
+            ctx.chat_thread = ChatThread(chat, parent, activities=tasks.activities)
         return ctx
 
     def shutdown(self) -> None:

@@ -98,12 +98,11 @@ class JobsPanel(QWidget):
             self.jobs_table.setCellWidget(row, len(JOB_COLUMNS) - 1, button)
 
     def run_now(self, name: str) -> None:
-        self.ctx.events.status.emit(f"Running {name}…")
-
         def done(_result) -> None:
             self.refresh()
             self.ctx.events.status.emit(f"{name} finished.")
             self.ctx.events.memories_changed.emit()
 
-        self.ctx.tasks.run(lambda: self.jobs.run(name), done,
-                           lambda exc: self.ctx.events.status.emit(f"{name} failed: {exc}"), owner=self)
+        self.ctx.tasks.run(lambda _progress: self.jobs.run(name), done,
+                           lambda exc: self.ctx.events.status.emit(f"{name} failed: {exc}"), owner=self,
+                           activity=f"Running {name}…")

@@ -91,6 +91,7 @@ def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, mini
     from PySide6.QtCore import QTimer
 
     QTimer.singleShot(0, window.start_background_loading)
+    QTimer.singleShot(0, window.start_global_hotkey)
     if quick_recall:
         window.show_quick_recall()
     code = qapp.exec()

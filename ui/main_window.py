@@ -9,7 +9,9 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QTabWidget
 from ui.chat_view import ChatView
 from ui.icon import app_icon
 from ui.jobs_panel import JobsPanel
+from ui.maintenance import ask_and_import, start_reindex
 from ui.memory_browser import MemoryBrowser
+from ui.progress import ProgressIndicator
 from ui.quick_recall import QuickRecallPopup
 from ui.sessions_sidebar import SessionsSidebar
 
@@ -21,6 +23,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.tray = None
+        self.hotkey = None
         self._quitting = False
         self.setWindowTitle("secondme")
         self.setWindowIcon(app_icon())
@@ -48,6 +51,8 @@ class MainWindow(QMainWindow):
         ctx.events.open_session.connect(self.open_session)
         ctx.events.status.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
         ctx.tasks.error.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
+        self.progress = ProgressIndicator(ctx.activities)
+        self.statusBar().addPermanentWidget(self.progress)
         self._menus()
         self._shortcuts()
         self.restore_state()
@@ -57,6 +62,8 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&secondme")
         for text, slot, keys in (("New chat", self.new_chat, QKeySequence.StandardKey.New),
                                  ("Quick recall", self.show_quick_recall, None),
+                                 ("Import…", lambda: ask_and_import(self.ctx, self), None),
+                                 ("Rebuild search indexes", lambda: start_reindex(self.ctx), None),
                                  ("Settings…", self.open_settings, QKeySequence.StandardKey.Preferences),
                                  ("Quit", self.quit_app, QKeySequence.StandardKey.Quit)):
             action = QAction(text, self)
@@ -115,6 +122,24 @@ class MainWindow(QMainWindow):
     def show_quick_recall(self) -> None:
         self.quick_recall.popup()
 
+    def start_global_hotkey(self, platform: str | None = None) -> str:
+        """Watch for the quick-recall hotkey where the platform allows; the status bar says whether it works."""
+        from assistant.hotkey_spec import normalize_hotkey
+        from ui.hotkey import GlobalHotkey  # (pynput is imported only where the platform has a hotkey)
+
+        try:
+            spec = normalize_hotkey(self.ctx.app.settings.quick_recall_hotkey)
+        except ValueError as exc:  # a typo in config.toml: no hotkey, but the app runs
+            spec, message = "", f"Global hotkey is off: {exc}; fix it in Settings → App."
+        else:
+            message = "No global hotkey: it is turned off in Settings → App."
+        if spec:
+            self.hotkey = GlobalHotkey(spec, self)
+            self.hotkey.activated.connect(self.show_quick_recall)
+            message = self.hotkey.start(platform)
+        self.statusBar().showMessage(message, STATUS_MS)
+        return message
+
     def bring_to_front(self) -> None:
         self.showNormal()
         self.raise_()
@@ -162,6 +187,8 @@ class MainWindow(QMainWindow):
     def _shutdown(self) -> None:
         self.sidebar.commit_pending_deletes()
         self.quick_recall.close()
+        if self.hotkey is not None:
+            self.hotkey.stop()
         if self.tray is not None:
             self.tray.hide()
         self.ctx.shutdown()
@@ -171,8 +198,9 @@ class MainWindow(QMainWindow):
         if self.ctx.chat_thread is not None:
             self.ctx.chat_thread.warm_up()
         app = self.ctx.app
-        QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda: app.embedder.embed(["warm up"]), None,
-                                                        lambda exc: self.statusBar().showMessage(str(exc))))
+        QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda _progress: app.embedder.embed(["warm up"]), None,
+                                                        lambda exc: self.statusBar().showMessage(str(exc)),
+                                                        activity="Loading the memory model…"))
         # The window is the long-running process: it runs the upkeep scheduler and the fact-extraction worker.
         self.ctx.tasks.run(app.start_background_work, None,
                            lambda exc: self.statusBar().showMessage(f"Background upkeep not started: {exc}"))

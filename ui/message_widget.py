@@ -98,6 +98,7 @@ class MessageWidget(QFrame):
     def set_recalled(self, records) -> None:
         """`records`: the MemoryRecords the answer was given (shown collapsed; a click opens one)."""
         if not records:
+            self.recalled_toggle.setChecked(False)
             self.recalled_toggle.hide()
             return
         self.recalled_ids = [m.id for m in records]

@@ -14,6 +14,7 @@ import os
 from pydantic import ValidationError
 
 from assistant.config import Settings, config_file, save_settings
+from assistant.hotkey_spec import normalize_hotkey
 from assistant.llm.catalog import CatalogEntry, inspect_model, list_models, ram_warning
 from storage.errors import UserError
 from ui.privacy import delete_everything, export_everything
@@ -21,8 +22,10 @@ from ui.privacy import delete_everything, export_everything
 GENERATION_FIELDS = ("temperature", "max_tokens", "context_size", "threads", "gpu_layers",
                      "chat_template_fallback", "system_prompt")
 # Fields shown elsewhere or not meant to be edited here (where data lives, the ONNX embedder, the model list).
-NOT_MEMORY = set(GENERATION_FIELDS) | {"home", "chat_model_path", "chat_models", "embedder", "disabled_plugins",
-                                        "embedder_model_path", "embedder_tokenizer_path"}
+APP_FIELDS = ("quick_recall_hotkey",)
+NOT_MEMORY = set(GENERATION_FIELDS) | set(APP_FIELDS) | {
+    "home", "chat_model_path", "chat_models", "embedder", "disabled_plugins", "embedder_model_path",
+    "embedder_tokenizer_path"}
 
 
 def env_overridden(field: str) -> bool:
@@ -37,6 +40,10 @@ def validate(changes: dict) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise UserError(f"Invalid value for '{first['loc'][0]}': {first['msg']}.") from None
+    try:
+        normalize_hotkey(changes.get("quick_recall_hotkey", ""))
+    except ValueError as exc:
+        raise UserError(f"Invalid value for 'quick_recall_hotkey': {exc}.") from None
 
 
 def model_label(entry: CatalogEntry) -> str:
@@ -218,8 +225,14 @@ class SettingsDialog(QDialog):
         return page
 
     def _app_tab(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
+        page = self._fields_tab(APP_FIELDS)
+        form = page.layout()
+        hint = QLabel("For example Ctrl+Alt+Space or Super+R (Super: the Windows/Command key); empty turns it off. "
+                      "It works on X11, Windows and macOS (which asks for the Accessibility permission). Wayland "
+                      "lets no application watch the keyboard: there, bind `secondme --quick-recall` to a "
+                      "shortcut in your desktop's keyboard settings.")
+        hint.setWordWrap(True)
+        form.addRow(hint)
         self.close_to_tray = QCheckBox("Closing the window keeps secondme in the system tray")
         self.close_to_tray.setChecked(self.ctx.qsettings.value("close_to_tray", True, type=bool))
         form.addRow(self.close_to_tray)
@@ -246,19 +259,21 @@ class SettingsDialog(QDialog):
     def _export_all(self) -> None:
         name, _ = QFileDialog.getSaveFileName(self, "Export everything", "secondme-export.json", "JSON (*.json)")
         if name:
-            self.ctx.tasks.run(lambda: export_everything(self.ctx, Path(name)),
+            self.ctx.tasks.run(lambda _progress: export_everything(self.ctx, Path(name)),
                                lambda path: self.message.setText(f"Exported to {path}."),
-                               lambda exc: self.message.setText(str(exc)), owner=self)
+                               lambda exc: self.message.setText(str(exc)), owner=self,
+                               activity="Exporting everything…")
 
     def _delete_all(self) -> None:
         text, ok = QInputDialog.getText(self, "Delete all my data",
                                         "This deletes every chat and every memory for good. Type DELETE to confirm:")
         if ok and text.strip() == "DELETE":
-            self.ctx.tasks.run(lambda: delete_everything(self.ctx),
+            self.ctx.tasks.run(lambda _progress: delete_everything(self.ctx),
                                lambda counts: (self.message.setText(
                                    f"Deleted {counts['memories']} memories and {counts['sessions']} chats."),
                                    self.ctx.events.memories_changed.emit()),
-                               lambda exc: self.message.setText(str(exc)), owner=self)
+                               lambda exc: self.message.setText(str(exc)), owner=self,
+                               activity="Deleting all data…")
         elif ok:
             self.message.setText("Nothing deleted: type DELETE exactly to confirm.")
 
@@ -276,6 +291,8 @@ class SettingsDialog(QDialog):
     def save(self) -> Path:
         changes = self.changes()
         validate(changes)
+        if "quick_recall_hotkey" in changes:
+            changes["quick_recall_hotkey"] = normalize_hotkey(changes["quick_recall_hotkey"])
         path = save_settings(**changes)
         self.ctx.qsettings.setValue("close_to_tray", self.close_to_tray.isChecked())
         self.ctx.events.status.emit(f"Settings saved to {path}; they take effect the next time secondme starts.")

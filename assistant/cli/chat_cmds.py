@@ -36,8 +36,9 @@ class _StopOnInterrupt:
             signal.signal(signal.SIGINT, self._previous)
 
 
-def _answer(session_id: int, text: str, echo: bool = True, prefix: str = ""):
-    """One turn with the answer streamed to stdout; a model failure becomes a one-line error."""
+def _answer(session_id: int, text: str | None, echo: bool = True, prefix: str = ""):
+    """One turn with the answer streamed to stdout; a model failure becomes a one-line error.
+    `text` None answers the last question again, replacing its answer."""
     chat = get_app().chat
 
     def show(piece: str) -> None:
@@ -48,7 +49,8 @@ def _answer(session_id: int, text: str, echo: bool = True, prefix: str = ""):
         if prefix:
             show(prefix)
         try:
-            result = chat.send(session_id, text, on_token=show if echo else None, should_stop=stop.flag.is_set)
+            options = dict(on_token=show if echo else None, should_stop=stop.flag.is_set)
+            result = chat.regenerate(session_id, **options) if text is None else chat.send(session_id, text, **options)
         except LLMError as exc:
             if isinstance(exc, UserError):
                 raise
@@ -58,12 +60,13 @@ def _answer(session_id: int, text: str, echo: bool = True, prefix: str = ""):
 
 @app.command()
 def chat(session: Optional[int] = typer.Option(None, "--session", "-s", help="Continue this session.")) -> None:
-    """Chat in the terminal. Ctrl-C stops an answer; Ctrl-D (or /quit) leaves."""
+    """Chat in the terminal. Ctrl-C stops an answer; /regenerate answers the last question again; Ctrl-D (or
+    /quit) leaves."""
     service = get_app().chat
     info = service.get_session(session) if session is not None else service.new_session()
     get_app().llm  # load the model before the first prompt, so a bad model file fails here
     get_app().start_background_work()  # fact extraction and upkeep run while you chat
-    typer.echo(f"Session {info.id}: {info.title}. Ctrl-C stops an answer, Ctrl-D leaves.")
+    typer.echo(f"Session {info.id}: {info.title}. Ctrl-C stops an answer, /regenerate answers again, Ctrl-D leaves.")
     for m in service.messages(info.id)[-6:]:
         typer.echo(f"{'you' if m.role == 'user' else 'secondme'}> {m.text}")
     while True:
@@ -81,7 +84,7 @@ def chat(session: Optional[int] = typer.Option(None, "--session", "-s", help="Co
         if line in ("/quit", "/exit"):
             break
         try:
-            result = _answer(info.id, line, prefix="secondme> ")
+            result = _answer(info.id, None if line == "/regenerate" else line, prefix="secondme> ")
         except UserError as exc:
             typer.echo(f"\nerror: {exc}", err=True)
             continue

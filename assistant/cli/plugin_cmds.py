@@ -92,14 +92,6 @@ def check(
         typer.echo(json.dumps(out, ensure_ascii=False))
 
 
-def _integration(kind: str, name: str):
-    found = get_app().plugins.integrations()
-    if (kind, name) not in found:
-        names = sorted(n for k, n in found if k == kind)
-        raise UserError(f"No {kind}er named '{name}'; available: {', '.join(names) or 'none'}.")
-    return found[(kind, name)]
-
-
 @app.command("import")
 def import_(
     kind: str = typer.Argument(..., help="obsidian (a folder of notes), chatgpt (conversations.json) or json."),
@@ -107,7 +99,7 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
 ) -> None:
     """Import notes or chat history as document memories (each passes the write-path checks)."""
-    report = _integration("import", kind).function(get_app(), path)
+    report = get_app().plugins.run_integration(get_app(), "import", kind, path)
     if as_json:
         print_json(report.to_json())
         return
@@ -122,5 +114,5 @@ def export(
     path: Path = typer.Argument(..., help="The file to write (or a folder to write into)."),
 ) -> None:
     """Export every memory (all statuses except deleted) to a JSON or Markdown file."""
-    count = _integration("export", kind).function(get_app(), path)
+    count = get_app().plugins.run_integration(get_app(), "export", kind, path)
     typer.echo(f"Exported {count} memories to {path}.")

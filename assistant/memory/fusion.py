@@ -5,11 +5,14 @@ Pure functions on ids, scores and vectors, so each rule is tested on its own (te
 
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 import numpy as np
 
 RRF_K = 60
+# A transcript line: "Name: text" (how chat turns are kept: "User: ...", or "Anna: ..." in an imported chat).
+_SPEAKER = re.compile(r"\s*([^\W\d_][\w'-]{0,40}):", re.UNICODE)
 
 
 def reciprocal_rank_fusion(
@@ -67,6 +70,13 @@ def group_boost(scores: Mapping[int, float], group_of: Mapping[int, int | None],
         group = group_of.get(item)
         out[item] = score + (weight * group_score[group] if group is not None else 0.0)
     return out, group_score
+
+
+def speaker(text: str) -> str | None:
+    """Who says a transcript line, lower-cased, or None. Recall lifts the lines of someone the question names:
+    "What did Anna say about the trip?" is most likely answered by a line Anna said, not one that mentions her."""
+    m = _SPEAKER.match(text)
+    return m.group(1).lower() if m else None
 
 
 def recency(age_days: float, half_life_days: float) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from sqlalchemy import func, select
 
@@ -96,6 +96,17 @@ class MemoryManager:
         if self.settings.extract_facts:
             self.extraction_queue.enqueue([r.id for r in records])
         return records[0]
+
+    def forget_turn(self, session_id: int, message_ids: Sequence[int], reason: str) -> list[int]:
+        """Archive the episode memories recorded for one chat round (all its chunks); returns their ids."""
+        wanted = set(message_ids)
+        with self.db.session() as s:
+            episodes = s.scalars(select(Memory).where(Memory.session_id == session_id, Memory.kind == "episode",
+                                                      Memory.status.in_(("active", "superseded"))))
+            ids = [m.id for m in episodes if set((m.provenance or {}).get("message_ids") or ()) == wanted]
+        for memory_id in ids:
+            self.forget(memory_id, reason=reason)
+        return ids
 
     @cached_property
     def write_path(self) -> WritePath:
@@ -283,25 +294,30 @@ class MemoryManager:
         self.app.vector_index.delete(report["vector_extra"])
         return {k: len(v) for k, v in report.items() if isinstance(v, list)}
 
-    def reindex(self, batch: int = 256) -> int:
+    def reindex(self, batch: int = 256, progress: Callable[[int, int], None] | None = None) -> int:
         """Rebuild FTS5 and Chroma from SQLite (also after a change of embedding model).
 
         Every vector write is queued in the outbox in the same transaction, and Chroma is cleared only after it
         commits: a crash anywhere leaves either the old indexes or a queue that sync_vector_index replays.
+        `progress(done, total)` hears of each batch of memories re-embedded (the slow part).
         """
         with self.db.session() as s:
             KeywordIndex.clear(s)
             s.query(VectorOutbox).delete()
             rows = [(m.id, m.text) for m in s.scalars(select(Memory).where(Memory.status != "deleted"))]
-            for memory_id, body in rows:
-                KeywordIndex.add(s, memory_id, body)
+            KeywordIndex.add_new(s, rows)
+            for memory_id, _ in rows:
                 s.add(VectorOutbox(memory_id=memory_id, op="upsert"))
             s.query(Memory).filter(Memory.status != "deleted").update({Memory.embedding_model: self.settings.embedder})
         self.app.vector_index.clear()
         for start in range(0, len(rows), batch):
+            if progress is not None:
+                progress(start, len(rows))
             chunk = rows[start:start + batch]
             self.app.vector_index.upsert([i for i, _ in chunk], self.app.embedder.embed([t for _, t in chunk]))
             self._clear_outbox([i for i, _ in chunk])
+        if progress is not None:
+            progress(len(rows), len(rows))
         return len(rows)
 
     def stale_embedding_count(self) -> int:

@@ -9,7 +9,8 @@ The steps, each controlled by a `recall_*` setting and each visible in a hit's s
 3. Fuse: weighted reciprocal rank fusion of those rankings.
 4. Context: a turn shares evidence with its neighbouring turns of the same session, and a session that matches
    in several turns lifts all its turns.
-5. Time boost or filter, then re-rank by recency of valid time and retention R = exp(-t / S).
+5. Time boost or filter, a boost for a line said by someone the question names ("Anna: ..."), then re-rank
+   by recency of valid time and retention R = exp(-t / S).
 6. Diversify the head of the list with MMR over the memories' embeddings.
 Status-aware: only active memories unless other statuses are asked for (`history=True` adds superseded and
 archived ones).
@@ -29,7 +30,7 @@ from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text
 from assistant.timeparse import TimeRange, find_time_range
 from storage.errors import UserError
-from storage.keyword_index import KeywordIndex, expansion_terms
+from storage.keyword_index import KeywordIndex, expansion_terms, query_terms
 from storage.models import MEMORY_KINDS, MEMORY_STATUSES, Memory
 from storage.timeutil import as_utc, utcnow
 
@@ -148,21 +149,24 @@ class Recaller:
         parts: dict[int, dict[str, float]] = {}
         now = utcnow()
         filtering = time_range is not None and st.recall_time_mode == "filter"
+        named = set(query_terms(query))
         in_period = {i for i in grouped if time_range is not None and time_range.contains(meta[i].valid_from)}
         if filtering and in_period:  # a filter that would leave nothing falls back to the unfiltered list
             grouped = {i: v for i, v in grouped.items() if i in in_period}
         for i, score in grouped.items():
             m = meta[i]
             time_factor = 1.0 + (st.recall_time_boost if i in in_period and not filtering else 0.0)
+            speaker_factor = 1.0 + (st.recall_speaker_boost if fusion.speaker(m.text) in named else 0.0)
             rec = fusion.recency((reference - m.valid_from).total_seconds() / DAY if m.valid_from else 0.0,
                                  st.recall_recency_half_life_days)
             seen = m.last_recalled_at or m.recorded_at
             ret = 1.0 if m.pinned else retention((now - seen).total_seconds() / DAY, m.strength, m.importance,
                                                   st.forgetting_base_days)
             factor = fusion.rerank_factor(rec, ret, st.recall_recency_weight, st.recall_retention_weight)
-            final[i] = score * time_factor * factor
+            final[i] = score * time_factor * speaker_factor * factor
             parts[i] = {"rrf": fused.get(i, 0.0), "context": with_context[i] - fused.get(i, 0.0),
-                        "session": score - with_context[i], "time_factor": time_factor, "recency": rec,
+                        "session": score - with_context[i], "time_factor": time_factor,
+                        "speaker_factor": speaker_factor, "recency": rec,
                         "retention": ret, "rerank_factor": factor}
 
         order = sorted(final, key=lambda i: (-final[i], i))

@@ -67,6 +67,7 @@ class FakeChat:
         self.gate.set()  # a test clears it to hold an answer mid-stream
         self.warmed = 0
         self.memory_paused = False
+        self.fail: Exception | None = None  # raised mid-answer, after the first word, like a crashing model
 
     def _next(self) -> int:
         self._ids += 1
@@ -111,11 +112,23 @@ class FakeChat:
                 for m in self.msgs if q in m.text.lower()][:limit]
 
     def send(self, session_id, text, *, on_token=None, should_stop=None):
-        info = self._get(session_id)
+        self._get(session_id)
         now = datetime.now(timezone.utc)
         with self.lock:
             user = MessageInfo(self._next(), session_id, "user", text, now)
             self.msgs.append(user)
+        return self._answer(session_id, user, None, on_token, should_stop)
+
+    def regenerate(self, session_id, *, on_token=None, should_stop=None):
+        msgs = self.messages(session_id)
+        users = [i for i, m in enumerate(msgs) if m.role == "user"]
+        if not users:
+            raise UserError("This chat has no question to answer again; send one first.")
+        old = next((m for m in msgs[users[-1] + 1:] if m.role == "assistant"), None)
+        return self._answer(session_id, msgs[users[-1]], old, on_token, should_stop)
+
+    def _answer(self, session_id, user, replacing, on_token, should_stop):
+        info = self._get(session_id)
         out, stopped = [], False
         for word in self.answer.split(" "):
             self.gate.wait(10)
@@ -126,14 +139,20 @@ class FakeChat:
             out.append(piece)
             if on_token:
                 on_token(piece)
+            if self.fail is not None:
+                raise self.fail  # nothing stored: an earlier answer stays as it was
             if self.token_delay:
                 time.sleep(self.token_delay)
         answer = "".join(out)
         with self.lock:
-            reply = MessageInfo(self._next(), session_id, "assistant", answer, datetime.now(timezone.utc))
-            self.msgs.append(reply)
+            if replacing is None:
+                reply = MessageInfo(self._next(), session_id, "assistant", answer, datetime.now(timezone.utc))
+                self.msgs.append(reply)
+            else:
+                reply = replacing
+                reply.text, reply.created_at = answer, datetime.now(timezone.utc)
         info.updated_at = reply.created_at
-        recalled = self.recall(text) if self.recall else []
+        recalled = self.recall(user.text) if self.recall else []
         return TurnResult(session_id, user.id, reply.id, answer, recalled, {"total_s": 0.0}, stopped)
 
     def export_session(self, session_id, fmt):

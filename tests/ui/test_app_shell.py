@@ -26,9 +26,11 @@ def test_settings_round_trip_to_the_toml_file(window, ctx, home, qtbot):
     dialog.editors["max_tokens"].setValue(200)
     dialog.editors["recall_k"].setValue(7)
     dialog.close_to_tray.setChecked(False)
+    dialog.editors["quick_recall_hotkey"].setText("super + shift + k")
     dialog.save()
     data = tomllib.loads(config_file().read_text())
     assert data["temperature"] == pytest.approx(0.3) and data["max_tokens"] == 200 and data["recall_k"] == 7
+    assert data["quick_recall_hotkey"] == "Shift+Super+K"
     assert "chat_model_path" not in data  # the packaged model is the default: nothing to write
     fresh = load_settings()
     assert (fresh.temperature, fresh.max_tokens, fresh.recall_k) == (pytest.approx(0.3), 200, 7)
@@ -56,6 +58,11 @@ def test_settings_refuse_bad_input(window, ctx, tmp_path, qtbot, monkeypatch):
         dialog.add_model(tmp_path / "missing.gguf")
     dialog.editors["chat_template_fallback"].setText("")
     dialog.editors["system_prompt"].setText("Be brief.")
+    dialog.editors["quick_recall_hotkey"].setText("Ctrl+Spcae")
+    dialog.save_and_close()
+    assert "quick_recall_hotkey" in dialog.message.text() and "Unknown key 'Spcae'" in dialog.message.text()
+    assert not config_file().exists()
+    dialog.editors["quick_recall_hotkey"].setText("Ctrl+Alt+Space")
     monkeypatch.setattr(dialog, "changes", lambda: {"temperature": 5.0})  # beyond what the spin box allows
     dialog.save_and_close()
     assert "temperature" in dialog.message.text() and not config_file().exists()

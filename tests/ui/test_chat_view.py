@@ -53,17 +53,35 @@ def test_stop_ends_the_answer_early(window, ctx, qtbot):
     assert 0 < len(answer.text.split()) < 200
 
 
-def test_regenerate_asks_the_last_question_again_and_copy_copies(window, ctx, qtbot):
+def test_regenerate_replaces_the_last_answer_and_copy_copies(window, ctx, qtbot):
     view = window.chat_view
     assert not view.regenerate_button.isEnabled()
     view.send("first question")
     qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    old_answer = view.messages[-1]
     ctx.chat.answer = "A different answer."
     view.regenerate_button.click()
-    qtbot.waitUntil(lambda: not view.busy and len(view.messages) == 4, timeout=10_000)
-    assert [m.text for m in view.messages if m.role == "user"] == ["first question", "first question"]
+    assert view.busy and old_answer.text == ""  # streams into the old answer's place
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    assert [(m.role, m.text) for m in view.messages] == [("user", "first question"),
+                                                          ("assistant", "A different answer.")]
+    assert view.messages[-1] is old_answer
+    assert [m.text for m in ctx.chat.messages(view.session_id)] == ["first question", "A different answer."]
     view.messages[-1].copy_button.click()
     assert QGuiApplication.clipboard().text() == "A different answer."
+
+
+def test_a_failed_regenerate_shows_the_answer_that_was_kept(window, ctx, qtbot):
+    view = window.chat_view
+    view.send("first question")
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    kept = view.messages[-1].text
+    ctx.chat.fail = RuntimeError("the model crashed")
+    assert view.regenerate()
+    qtbot.waitUntil(lambda: not view.busy, timeout=10_000)
+    assert [(m.role, m.text) for m in view.messages] == [("user", "first question"), ("assistant", kept)]
+    assert view.status.text().startswith("The answer failed: the model crashed")
+    assert view.regenerate_button.isEnabled()
 
 
 def test_recalled_memories_show_under_the_answer_and_open_the_browser(window, ctx, app, qtbot):

@@ -56,6 +56,24 @@ def test_stop_a_real_answer(real_window, real_app, qtbot, monkeypatch):
     assert stored.partial and stored.text == answer.text
 
 
+def test_regenerate_replaces_a_real_answer_in_place(real_window, real_app, qtbot):
+    view = real_window.chat_view
+    first = _send(real_window, qtbot, "Name a colour of the sky.")
+    [user, answer] = real_app.chat.messages(view.session_id)
+    streamed = []
+    real_window.ctx.chat_thread.token.connect(lambda owner, text: streamed.append(text))
+    view.regenerate_button.click()
+    assert view.busy and view.messages[-1] is first and first.text == ""
+    qtbot.waitUntil(lambda: not view.busy, timeout=60_000)
+    assert streamed and first.text == "".join(streamed).strip()
+    # One question, one answer: the same stored message, now holding the new text.
+    stored = real_app.chat.messages(view.session_id)
+    assert [(m.role, m.id) for m in stored] == [("user", user.id), ("assistant", answer.id)]
+    assert stored[1].text == first.text and [w.role for w in view.messages] == ["user", "assistant"]
+    episodes = real_app.memory.list(kind="episode", status=None)
+    assert sorted(m.status for m in episodes) == ["active", "archived"]
+
+
 def test_pause_memory_keeps_chatting_without_remembering(real_window, real_app, qtbot):
     real_window.set_memory_paused(True)
     _send(real_window, qtbot, "Remember that my locker code is 4411")

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from plugins.builtin.integrations.common import (ImportReport, malformed_as_user_error, read_json_file,
+from plugins.builtin.integrations.common import (ImportReport, Progress, malformed_as_user_error, read_json_file,
                                                  split_long, store)
 from storage.errors import UserError
 
@@ -36,7 +36,7 @@ def _main_branch(conversation: dict[str, Any]) -> list[dict[str, Any]]:
     return [n["message"] for n in reversed(chain) if isinstance(n.get("message"), dict)]
 
 
-def import_chatgpt(app, path: Path) -> ImportReport:
+def import_chatgpt(app, path: Path, progress: Progress | None = None) -> ImportReport:
     data = read_json_file(Path(path), "ChatGPT conversations.json")
     if not isinstance(data, list) or not all(isinstance(c, dict) and "mapping" in c for c in data):
         raise UserError(f"{path} is not a ChatGPT conversations.json (a list of conversations with a 'mapping').")
@@ -45,7 +45,7 @@ def import_chatgpt(app, path: Path) -> ImportReport:
         items = _chatgpt_items(app, data)
     if not items:
         raise UserError(f"{path} holds no user or assistant messages to import.")
-    store(app, items, report, reason="imported from a ChatGPT export")
+    store(app, items, report, reason="imported from a ChatGPT export", progress=progress)
     return report
 
 
@@ -81,7 +81,7 @@ def _episode(app, title: str, conv: dict[str, Any], user: str, assistant: str, w
             for piece in split_long(body, app.settings.max_text_bytes)]
 
 
-def import_secondme_json(app, path: Path) -> ImportReport:
+def import_secondme_json(app, path: Path, progress: Progress | None = None) -> ImportReport:
     """Our own export: {"format": "secondme-export", "memories": [...]} or {"sessions": [{"messages": [...]}]}."""
     data = read_json_file(Path(path), "secondme export")
     if not isinstance(data, dict) or not isinstance(data.get("memories", data.get("sessions")), list):
@@ -91,7 +91,7 @@ def import_secondme_json(app, path: Path) -> ImportReport:
     if not items:
         raise UserError(f"{path} holds no memories or chat turns to import.")
     report = ImportReport()
-    store(app, items, report, reason="imported from a secondme JSON export")
+    store(app, items, report, reason="imported from a secondme JSON export", progress=progress)
     return report
 
 

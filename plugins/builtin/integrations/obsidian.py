@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from plugins.builtin.integrations.common import MAX_NOTE_BYTES, ImportReport, split_long, store
+from plugins.builtin.integrations.common import MAX_NOTE_BYTES, ImportReport, Progress, split_long, store
 from storage.errors import UserError
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.DOTALL)
@@ -46,7 +46,7 @@ def note_provenance(vault: Path, path: Path, meta: dict[str, Any], body: str) ->
     }
 
 
-def import_vault(app, path: Path) -> ImportReport:
+def import_vault(app, path: Path, progress: Progress | None = None) -> ImportReport:
     vault = Path(path)
     if not vault.exists():
         raise UserError(f"Folder not found: {vault}")
@@ -87,5 +87,5 @@ def import_vault(app, path: Path) -> ImportReport:
         for index, piece in enumerate(pieces):
             prov = dict(provenance, part=index + 1, parts=len(pieces)) if len(pieces) > 1 else provenance
             items.append(dict(text=piece, kind="fact", source="document", provenance=prov))
-    store(app, items, report, reason=f"imported from Obsidian vault {vault.name}")
+    store(app, items, report, reason=f"imported from Obsidian vault {vault.name}", progress=progress)
     return report

@@ -1,0 +1,60 @@
+"""Import notes or chat history, and rebuild the search indexes: long work, run on the task runner with its
+progress in the status bar. The work itself is the core's (PluginHost.run_integration, MemoryManager.reindex)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+
+# Importers that read a folder; every other importer reads one file.
+FOLDER_IMPORTERS = {"obsidian"}
+
+
+def importers(ctx) -> dict[str, str]:
+    """name -> description of every importer the plugins offer."""
+    return {name: i.description for (kind, name), i in sorted(ctx.app.plugins.integrations().items())
+            if kind == "import"}
+
+
+def start_import(ctx, name: str, path: Path) -> None:
+    """Import in the background; the status bar counts the items written."""
+    app = ctx.app
+
+    def done(report) -> None:
+        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
+        ctx.events.status.emit(f"Imported {report.stored} memories from {Path(path).name}{skipped}.")
+        ctx.events.memories_changed.emit()
+
+    ctx.tasks.run(lambda progress: app.plugins.run_integration(app, "import", name, path, progress=progress),
+                  done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
+                  activity=f"Importing {Path(path).name}…")
+
+
+def start_reindex(ctx) -> None:
+    """Rebuild the keyword and vector indexes from the database; the status bar counts memories re-embedded."""
+    memory = ctx.app.memory
+
+    def done(count: int) -> None:
+        ctx.events.status.emit(f"Search indexes rebuilt for {count} memories.")
+        ctx.events.memories_changed.emit()
+
+    ctx.tasks.run(lambda progress: memory.reindex(progress=progress), done,
+                  lambda exc: ctx.events.status.emit(f"Rebuilding the indexes failed: {exc}"),
+                  activity="Rebuilding the search indexes…")
+
+
+def ask_and_import(ctx, parent: QWidget) -> None:
+    """Menu action: choose an importer, then its folder or file."""
+    offered = importers(ctx)
+    labels = [f"{name} — {description}" for name, description in offered.items()]
+    label, ok = QInputDialog.getItem(parent, "Import", "What to import:", labels, 0, False)
+    if not ok:
+        return
+    name = list(offered)[labels.index(label)]
+    if name in FOLDER_IMPORTERS:
+        chosen = QFileDialog.getExistingDirectory(parent, f"Choose the {name} folder", str(Path.home()))
+    else:
+        chosen, _ = QFileDialog.getOpenFileName(parent, f"Choose the {name} file", str(Path.home()))
+    if chosen:
+        start_import(ctx, name, Path(chosen))
