@@ -67,11 +67,6 @@ class OnnxSentenceEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # Idle worker threads sleep instead of spinning: on a shared CPU (the chat model, other apps) spinning
-        # burns the cores the other threads need. Measured on 2 cores shared with other busy processes:
-        # 1.75x the embedding throughput and 38% less CPU per text.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self._input_names = {i.name for i in self.session.get_inputs()}
