@@ -8,6 +8,7 @@ at each size, recall is timed on questions built the same way (some with a time 
     python benchmarks/scale.py --sizes 10000,100000   # what you have time for
     python benchmarks/scale.py --quick                # 10k only
     python benchmarks/scale.py --json                 # last line: one JSON object of figures
+    python benchmarks/scale.py --sizes 100000 --home /tmp/scale100k   # keep the store; a second run reuses it
 Targets (2 cores): ingest >= 200 memories/s; recall p95 <= 50 ms at 100k.
 """
 
@@ -76,16 +77,21 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(sizes: list[int], batch: int, n_questions: int, quiet: bool) -> dict:
+def run(sizes: list[int], batch: int, n_questions: int, quiet: bool, home: Path | None = None) -> dict:
     from assistant.app import App
     from assistant.config import load_settings
 
-    home = Path(tempfile.mkdtemp(prefix="secondme-scale-"))
+    home = home or Path(tempfile.mkdtemp(prefix="secondme-scale-"))
     os.environ["SECONDME_HOME"] = str(home)
     os.environ.pop("SECONDME_CONFIG", None)
     app = App(load_settings(home=home))
     rng = random.Random(7)
-    stored = 0
+    # A kept store (--home) resumes where it stopped: replay the generator past what it holds, so the
+    # memories are the same as in a run that built it in one go.
+    stored = app.memory.count()
+    if stored > max(sizes):
+        raise SystemExit(f"{home} already holds {stored} memories, more than the largest size asked for")
+    synthetic(stored, rng, 0)
     rows = []
     reference = START + timedelta(minutes=17 * max(sizes))
     for size in sorted(sizes):
@@ -122,6 +128,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     parser.add_argument("--batch", type=int, default=1000, help="memories per remember_many call")
     parser.add_argument("--questions", type=int, default=200, help="recall calls timed at each size")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="keep the store in this folder and reuse what it already holds (default: a new "
+                             "temporary folder)")
     args = parser.parse_args()
     try:
         sizes = [10_000] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -129,7 +138,7 @@ def main() -> None:
         parser.error("--sizes takes whole numbers separated by commas, e.g. 10000,100000")
     if not sizes or min(sizes) < 1 or args.batch < 1 or args.questions < 1:
         parser.error("sizes, --batch and --questions must be positive")
-    result = run(sizes, args.batch, args.questions, args.json)
+    result = run(sizes, args.batch, args.questions, args.json, args.home)
     print(f"{'memories':>9} {'ingest/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'disk MB':>8} {'peak RSS MB':>11}")
     for r in result["sizes"]:
         print(f"{r['memories']:>9} {r['ingest_per_s'] or '-':>9} {r['recall_p50_ms']:>7} {r['recall_p95_ms']:>7} "

@@ -79,8 +79,8 @@ class Memory(Base):
     )
     # Where it came from: message ids, file path, importer name, speaker...
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # When it is true in the world.
-    valid_from: Mapped[datetime | None] = mapped_column(default=None)
+    # When it is true in the world. Indexed: time-aware recall asks for the memories of a period.
+    valid_from: Mapped[datetime | None] = mapped_column(default=None, index=True)
     valid_to: Mapped[datetime | None] = mapped_column(default=None)
     # When the system learned it and when it retired it.
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from assistant.memory import fusion
 from assistant.memory.retention import retention
@@ -209,13 +209,12 @@ class Recaller:
 
     @staticmethod
     def _load_meta(s, ids: set[int]) -> dict[int, _Meta]:
-        out: dict[int, _Meta] = {}
-        id_list = list(ids)
-        for start in range(0, len(id_list), 900):  # SQLite caps the number of bound parameters
-            chunk = id_list[start:start + 900]
-            for row in s.execute(select(*_META_COLUMNS).where(Memory.id.in_(chunk))):
-                out[row[0]] = _Meta(*row)
-        return out
+        if not ids:
+            return {}
+        # One statement with the (integer) ids written in: binding hundreds of parameters costs more than
+        # the lookups, and SQLite caps their number.
+        id_list = text(f"memories.id IN ({','.join(str(int(i)) for i in ids)})")
+        return {row[0]: _Meta(*row) for row in s.execute(select(*_META_COLUMNS).where(id_list))}
 
     def _neighbours(self, s, fused: dict[int, float], meta: dict[int, _Meta], statuses: Sequence[str],
                     kinds: Sequence[str] | None) -> dict[int, list[int]]:

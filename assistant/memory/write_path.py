@@ -75,6 +75,9 @@ class _Batch:
     by_hash: dict[tuple[str, str], Memory] = field(default_factory=dict)
     by_slot: dict[str, list[Memory]] = field(default_factory=dict)
     stored: list["_Item"] = field(default_factory=list)
+    # Row i holds the vector of stored[i] (filled as items are stored), so each item is compared with the
+    # batch so far in one matrix product, without re-stacking every earlier vector.
+    stored_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     touched: list[Memory] = field(default_factory=list)
     after_flush: list[Any] = field(default_factory=list)
 
@@ -150,7 +153,8 @@ class WritePath:
         for b, v in zip(built, vectors):
             b.vector = v
         neighbours = self.app.vector_index.query_many(vectors, NEIGHBOURS)
-        batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason)
+        batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason,
+                       stored_vectors=np.empty_like(vectors))
         with self.app.db.session() as s, s.no_autoflush:
             batch.session = s
             batch.known = {m.id: m for m in s.scalars(select(Memory).where(
@@ -198,11 +202,11 @@ class WritePath:
                 return self._duplicate(row, original, 1.0, "exact duplicate", batch)
             if row.slot_key:
                 slot_holders = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
-            near, sim = self._near_duplicate(row, b.vector, hits, batch.known, batch.stored)
+            near, sim = self._near_duplicate(row, b.vector, hits, batch)
             if near is not None:
                 return self._duplicate(row, near, sim, f"near duplicate (cosine {sim:.3f})", batch)
 
-        verdict = self._plugin_verdict(row, b.vector, hits, batch.known, batch.stored)
+        verdict = self._plugin_verdict(row, b.vector, hits, batch.known)
         decision, verdict_reason = verdict.decision, verdict.reason or verdict.decision
         if decision == "reject" and is_episode:
             decision, verdict_reason = "quarantine", f"{verdict_reason} (episodes are kept, so quarantined instead)"
@@ -223,6 +227,7 @@ class WritePath:
             row.status, row.expired_at = "archived", utcnow()
 
         s.add(row)
+        batch.stored_vectors[len(batch.stored)] = b.vector
         batch.stored.append(b)
         current = batch.by_hash.get((row.text_hash, row.kind))
         if not is_episode and (current is None or current.status not in ("active", "quarantined")):
@@ -281,12 +286,13 @@ class WritePath:
 
     # -- the rules -------------------------------------------------------------------------------
     def _near_duplicate(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
-                        known: dict[int, Memory], stored: list[_Item]) -> tuple[Memory | None, float]:
+                        batch: "_Batch") -> tuple[Memory | None, float]:
         threshold = self.settings.near_duplicate_threshold
-        pairs = [(known[i], sim) for i, sim in hits if i in known]
-        if stored:
-            sims = np.stack([b.vector for b in stored]) @ vector
-            pairs += [(b.row, float(sim)) for b, sim in zip(stored, sims)]
+        pairs = [(batch.known[i], sim) for i, sim in hits if i in batch.known]
+        if batch.stored:
+            sims = batch.stored_vectors[:len(batch.stored)] @ vector
+            # Only pairs at or above the threshold can be duplicates; skipping the rest keeps a big batch linear.
+            pairs += [(batch.stored[i].row, float(sims[i])) for i in np.flatnonzero(sims >= threshold)]
         for other, sim in sorted(pairs, key=lambda p: -p[1]):
             if sim < threshold:
                 break
@@ -298,15 +304,13 @@ class WritePath:
         return None, 0.0
 
     def _plugin_verdict(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
-                        known: dict[int, Memory], stored: list[_Item]) -> Verdict:
+                        known: dict[int, Memory]) -> Verdict:
         host = self.app.plugins
         if not host.pm.hook.check_memory.get_hookimpls():
             return Verdict()
+        # Plugins see only memories they can name: rows of this batch get their ids at its end, so only stored
+        # neighbours count (comparing with the batch's own rows would be work whose result is dropped).
         pairs = [(known[i], sim) for i, sim in hits if i in known]
-        if stored:
-            sims = np.stack([b.vector for b in stored]) @ vector
-            pairs += [(b.row, float(sim)) for b, sim in zip(stored, sims)]
-        # Rows of this batch get their ids at the end of it; plugins see only memories they can name.
         similar = [MemoryRecord.from_row(m) for m, _ in sorted(pairs, key=lambda p: -p[1])
                    if m.status == "active" and m.id is not None][: self.settings.similar_k]
         candidate = MemoryCandidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,

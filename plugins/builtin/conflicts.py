@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 from plugins.api import MemoryCandidate, Verdict
@@ -44,6 +45,13 @@ def _stem(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[str, ...]:
+    """tokens(), remembered for recent texts: each new memory is compared with several neighbours, and the same
+    neighbours come up again across a batch. A pure function of the text, so the cache cannot go stale."""
     out = []
     for tok in _TOKEN.findall(text):
         low = tok.lower()
@@ -53,7 +61,7 @@ def tokens(text: str) -> list[str]:
             out.append(low)
         else:
             out.append(_stem(low))
-    return out
+    return tuple(out)
 
 
 @dataclass(frozen=True)
