@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     recall_weight_expansion: float = Field(0.5, ge=0.0, description="Weight of the query-expanded keyword ranks.")
     recall_expansion_terms: int = Field(5, ge=0, le=50, description="Words pseudo-relevance feedback adds; 0 = off.")
     recall_expansion_docs: int = Field(3, ge=1, le=50, description="Best texts the expansion words come from.")
+    recall_expansion_max_share: float = Field(
+        0.05, gt=0.0, le=1.0,
+        description="Expansion words found in more than this share of memories are left out (they cost the most); 1 = keep all.")
     recall_neighbour_weight: float = Field(0.2, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
     recall_neighbour_window: int = Field(1, ge=0, le=5, description="Turns on each side counted as neighbours.")
     recall_session_weight: float = Field(0.2, ge=0.0, description="Boost from the score of the item's session.")

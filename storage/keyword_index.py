@@ -159,6 +159,19 @@ class KeywordIndex:
             fetch *= 4
 
 
+def uncommon_terms(session: Session, terms: Sequence[str], max_share: float) -> list[str]:
+    """The terms found in at most `max_share` of the keyword index's rows.
+
+    A query's cost in FTS5 is BM25 over every row it matches: one everyday word added by query expansion can
+    match most of a large store. max(rowid) stands in for the row count (a lookup, not a scan).
+    """
+    if max_share >= 1.0 or not terms:
+        return list(terms)
+    rows = session.execute(text(f"SELECT max(rowid) FROM {FTS_TABLE}")).scalar() or 0
+    count = text(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q")
+    return [t for t in terms if session.execute(count, {"q": match_expression([t])}).scalar() <= max_share * rows]
+
+
 def _ranked(session: Session, match: str, limit: int, span: tuple[int, int] | None) -> list[tuple[int, float]]:
     """The best `limit` FTS5 matches (rowid, BM25 score: higher is better), optionally within a rowid span."""
     # `rank MATCH` sets this query's ranking function: BM25 with the context column at CONTEXT_WEIGHT.

@@ -166,3 +166,14 @@ def test_cli_recall_as_of_and_history(app):
     assert old.id in [h["id"] for h in json.loads(out.stdout)]
     bad = run_cli("recall", "fence", "--as-of", "qqq never")
     assert bad.returncode == 2 and "Cannot understand the date" in bad.stderr.decode()
+
+
+def test_expansion_leaves_out_words_most_memories_hold(app):
+    """An everyday word matches most of a large store and costs BM25 over all of it; a rare word stays."""
+    from storage.keyword_index import uncommon_terms
+
+    app.memory.remember_many([{"text": f"today was a nice day, note {i}"} for i in range(40)]
+                             + [{"text": "the violin lesson moved to Thursday"}])
+    with app.db.session() as s:
+        assert uncommon_terms(s, ["today", "violin", "nice"], 0.05) == ["violin"]
+        assert uncommon_terms(s, ["today", "violin"], 1.0) == ["today", "violin"]

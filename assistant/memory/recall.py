@@ -30,7 +30,7 @@ from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text
 from assistant.timeparse import TimeRange, find_time_range
 from storage.errors import UserError
-from storage.keyword_index import KeywordIndex, expansion_terms, query_terms
+from storage.keyword_index import KeywordIndex, expansion_terms, query_terms, uncommon_terms
 from storage.models import MEMORY_KINDS, MEMORY_STATUSES, Memory
 from storage.timeutil import as_utc, utcnow
 
@@ -129,6 +129,7 @@ class Recaller:
                 wider = sorted(fused, key=lambda i: -fused[i])[:FEEDBACK_POOL]
                 added_terms = expansion_terms([meta[i].text for i in head], [meta[i].text for i in wider],
                                               query, st.recall_expansion_terms)
+                added_terms = uncommon_terms(s, added_terms, st.recall_expansion_max_share)
                 if added_terms:
                     expanded = KeywordIndex.search(s, query, pool, statuses, extra_terms=added_terms)
                     meta.update(self._load_meta(s, {i for i, _ in expanded} - set(meta)))
