@@ -46,23 +46,16 @@ def snapshot(app) -> dict[str, Any]:
     return {"memories": memories, "links": links, "events": events, "vectors": app.vector_index.count()}
 
 
-class ReflectionLLM:
+class ReflectionLLM(ScriptedLLM):
     """A LanguageModel for reflection unit tests: profile questions (one note each) are answered from `profile`,
     a map from a word of the note to the answer (unmatched notes get section "none"); the thoughts question
     by `thoughts`, a function of the messages. Either may be an exception to raise instead."""
 
     name = "scripted-reflection"
-    context_size = 2048
 
     def __init__(self, profile: Any, thoughts: Any):
+        super().__init__()
         self.profile, self.thoughts = profile, thoughts
-        self.calls: list[dict[str, Any]] = []
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4 + 1
-
-    def stream_chat(self, messages, *, max_tokens=None, temperature=None, should_stop=None):
-        yield ""
 
     def generate_json(self, messages, schema, *, max_tokens=512):
         self.calls.append({"messages": list(messages), "schema": schema, "max_tokens": max_tokens})
