@@ -48,7 +48,7 @@ def open_database(settings: Settings, secrets) -> Database:
             if key is None:
                 raise UserError(f"The database {settings.db_path} is encrypted but its key is not in "
                                 f"{secrets.backend_name}; restore the key, or restore a backup with `secondme restore`.")
-        db = Database(settings.db_path, key)
+        db = Database(settings.db_path, key, cache_mb=settings.db_cache_mb)
         db.migrate()
     return db
 
@@ -142,6 +142,7 @@ class App:
             self.plugins.shutdown(self)
         if "llm" in self.__dict__:
             self.llm.close()
+        self.memory.recaller.close()
         self.db.dispose()
 
     def __enter__(self) -> "App":

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
 
     # Privacy
     encrypt_database: bool = Field(True, description="Keep the database encrypted at rest (SQLCipher).")
+    db_cache_mb: int = Field(64, ge=2, le=4096, description=(
+        "Decrypted database pages each connection keeps in memory. Recall reads scattered rows; at 100k memories "
+        "a 2 MB cache decrypts most of them again on every question."))
     secrets_backend: str = Field("auto", description="auto (OS keyring, else a 0600 file), keyring, or file.")
 
     # Recall (see assistant/memory/recall.py for what each step does)

@@ -60,14 +60,34 @@ def main() -> None:
     figures = {"memories": size, "questions": len(questions),
                "wall_p50_ms": round(scale.percentile(wall, 0.5), 1), "wall_p95_ms": round(scale.percentile(wall, 0.95), 1),
                "cpu_p50_ms": round(scale.percentile(cpu, 0.5), 1), "cpu_p95_ms": round(scale.percentile(cpu, 0.95), 1),
+               "keyword_top10_agreement": keyword_agreement(app, questions),
                "load_average": round(os.getloadavg()[0], 2)}
-    print(f"{'memories':>9} {'questions':>9} {'wall p50':>9} {'wall p95':>9} {'cpu p50':>8} {'cpu p95':>8} {'load':>5}")
+    print(f"{'memories':>9} {'questions':>9} {'wall p50':>9} {'wall p95':>9} {'cpu p50':>8} {'cpu p95':>8} "
+          f"{'kw top10 same':>13} {'load':>5}")
     print(f"{size:>9} {len(questions):>9} {figures['wall_p50_ms']:>9} {figures['wall_p95_ms']:>9} "
-          f"{figures['cpu_p50_ms']:>8} {figures['cpu_p95_ms']:>8} {figures['load_average']:>5}")
+          f"{figures['cpu_p50_ms']:>8} {figures['cpu_p95_ms']:>8} {figures['keyword_top10_agreement']:>13} "
+          f"{figures['load_average']:>5}")
     if args.cprofile:
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     if args.json:
         print(json.dumps(figures))
+
+
+def keyword_agreement(app, questions: list[str]) -> float:
+    """Percent of the keyword search's top 10 that plain BM25 over every matching row also has in its top 10.
+
+    In a large store, keyword search ranks only rows holding a rare word or two of the question's common words
+    (storage/keyword_index.py, _narrowed_match); this says how much that changes what it finds.
+    """
+    from storage.keyword_index import KeywordIndex
+
+    same = total = 0
+    with app.db.session() as s:
+        for question in questions:
+            narrowed = {i for i, _ in KeywordIndex.search(s, question, 10, ("active",))}
+            plain = {i for i, _ in KeywordIndex.search(s, question, 10, ("active",), narrow=False)}
+            same, total = same + len(narrowed & plain), total + len(plain)
+    return round(100 * same / max(total, 1), 1)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ class OnnxSentenceEmbedder:
     """A BERT-style sentence encoder: mean pooling over the attention mask, then L2 normalisation."""
 
     def __init__(self, model_path: Path, tokenizer_path: Path, name: str, threads: int = 2, batch_size: int = 32):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.name = name
@@ -64,11 +63,10 @@ class OnnxSentenceEmbedder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+        self.session = _onnx_session(model_path, threads)
+        # One text (a recall question) runs on its own one-thread session: it is about as fast, and it leaves
+        # the other cores to the keyword search that recall runs at the same time.
+        self._single_session = self.session if threads == 1 else _onnx_session(model_path, 1)
         self._input_names = {i.name for i in self.session.get_inputs()}
         self.dim = self.session.get_outputs()[0].shape[-1] or MINILM_DIM
         if not isinstance(self.dim, int):
@@ -99,11 +97,22 @@ class OnnxSentenceEmbedder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feeds)[0]  # (batch, tokens, dim)
+        session = self._single_session if len(texts) == 1 else self.session
+        hidden = session.run(None, feeds)[0]  # (batch, tokens, dim)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def _onnx_session(model_path: Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
 
 
 def load_embedder(name: str, threads: int = 2, model_path: Path | None = None,

@@ -18,11 +18,13 @@ archived ones).
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from assistant.memory import fusion
 from assistant.memory.retention import retention
@@ -46,30 +48,39 @@ FEEDBACK_POOL = 100  # candidates whose texts give the expansion words their rar
 
 @dataclass
 class _Meta:
-    """The columns recall needs for a candidate; full rows are loaded only for the k it returns."""
+    """The columns recall needs for a candidate; full rows are loaded only for the k it returns.
+
+    Times are Unix seconds, computed by SQLite: recall only needs ages and comparisons, and making ~1,000
+    datetime objects per question cost more than the row lookups.
+    """
 
     id: int
     kind: str
     status: str
     session_id: int | None
-    valid_from: datetime | None
-    recorded_at: datetime
-    last_recalled_at: datetime | None
+    valid_at: float | None  # valid_from
+    seen_at: float  # last recalled, else recorded
     strength: float
     importance: float
     pinned: bool
     text: str
 
 
-_META_COLUMNS = (Memory.id, Memory.kind, Memory.status, Memory.session_id, Memory.valid_from,
-                 Memory.recorded_at, Memory.last_recalled_at, Memory.strength, Memory.importance, Memory.pinned,
-                 Memory.text)
+def _unix(column: str) -> str:
+    return f"(julianday({column}) - 2440587.5) * 86400.0"  # SQLite's stored UTC text, as Unix seconds
+
+
+_META_SQL = (f"SELECT id, kind, status, session_id, {_unix('valid_from')}, "
+             f"{_unix('coalesce(last_recalled_at, recorded_at)')}, strength, importance, pinned, text "
+             "FROM memories WHERE id IN ({ids})")
 
 
 class Recaller:
     def __init__(self, app: "App"):
         self.app = app
         self.settings = app.settings
+        self._executor: ThreadPoolExecutor | None = None  # started on the first recall, see _recall
+        self._worker_lock = threading.Lock()
 
     def recall(self, query: str, k: int | None = None, statuses: Sequence[str] = DEFAULT_STATUSES,
                kinds: Sequence[str] | None = None, *, reference_time: datetime | None = None,
@@ -99,9 +110,10 @@ class Recaller:
                 reference: datetime, time_range: TimeRange | None) -> list[RecallHit]:
         st = self.settings
         pool = max(st.recall_pool, k)
-        vector = self.app.embedder.embed([query])[0]
+        # Dense retrieval (embed the question, then ask Chroma) runs on a worker thread while SQLite runs the
+        # keyword searches here: both spend their time in C with the GIL released, so on two cores they overlap.
         # Chroma holds every status; over-fetch so filtering by status still leaves a full pool.
-        dense = self.app.vector_index.query(vector, pool * 2) if st.recall_weight_dense > 0 else []
+        dense_job = self._worker().submit(self._dense, query, pool * 2) if st.recall_weight_dense > 0 else None
         rankings: dict[str, list[int]] = {}
         with self.app.db.session() as s:
             keyword = KeywordIndex.search(s, query, pool, statuses)
@@ -110,6 +122,7 @@ class Recaller:
                 in_range = KeywordIndex.search(s, query, pool, statuses, time_range.start, time_range.end)
                 if not in_range:  # "what did I do yesterday?": no topic words, so the period itself is the query
                     in_range = self._newest_in(s, time_range, statuses, pool)
+            dense = dense_job.result() if dense_job is not None else []
             meta = self._load_meta(s, {i for i, _ in dense} | {i for i, _ in keyword} | {i for i, _ in in_range})
             allowed = {i for i, m in meta.items() if m.status in statuses and (kinds is None or m.kind in kinds)}
             dense = [(i, sim) for i, sim in dense if i in allowed][:pool]
@@ -148,20 +161,19 @@ class Recaller:
 
         final: dict[int, float] = {}
         parts: dict[int, dict[str, float]] = {}
-        now = utcnow()
+        now_at, reference_at = utcnow().timestamp(), reference.timestamp()
         filtering = time_range is not None and st.recall_time_mode == "filter"
         named = set(query_terms(query))
-        in_period = {i for i in grouped if time_range is not None and time_range.contains(meta[i].valid_from)}
+        in_period = {i for i in grouped if time_range is not None and _within(time_range, meta[i].valid_at)}
         if filtering and in_period:  # a filter that would leave nothing falls back to the unfiltered list
             grouped = {i: v for i, v in grouped.items() if i in in_period}
         for i, score in grouped.items():
             m = meta[i]
             time_factor = 1.0 + (st.recall_time_boost if i in in_period and not filtering else 0.0)
             speaker_factor = 1.0 + (st.recall_speaker_boost if fusion.speaker(m.text) in named else 0.0)
-            rec = fusion.recency((reference - m.valid_from).total_seconds() / DAY if m.valid_from else 0.0,
+            rec = fusion.recency((reference_at - m.valid_at) / DAY if m.valid_at is not None else 0.0,
                                  st.recall_recency_half_life_days)
-            seen = m.last_recalled_at or m.recorded_at
-            ret = 1.0 if m.pinned else retention((now - seen).total_seconds() / DAY, m.strength, m.importance,
+            ret = 1.0 if m.pinned else retention((now_at - m.seen_at) / DAY, m.strength, m.importance,
                                                   st.forgetting_base_days)
             factor = fusion.rerank_factor(rec, ret, st.recall_recency_weight, st.recall_retention_weight)
             final[i] = score * time_factor * speaker_factor * factor
@@ -195,6 +207,21 @@ class Recaller:
         return hits
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _worker(self) -> ThreadPoolExecutor:
+        with self._worker_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secondme-dense-recall")
+            return self._executor
+
+    def close(self) -> None:
+        with self._worker_lock:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+
+    def _dense(self, query: str, limit: int) -> list[tuple[int, float]]:
+        return self.app.vector_index.query(self.app.embedder.embed([query])[0], limit)
+
     @staticmethod
     def _admit(m: _Meta | None, statuses: Sequence[str], kinds: Sequence[str] | None) -> bool:
         return m is not None and m.status in statuses and (kinds is None or m.kind in kinds)
@@ -212,10 +239,11 @@ class Recaller:
     def _load_meta(s, ids: set[int]) -> dict[int, _Meta]:
         if not ids:
             return {}
-        # One statement with the (integer) ids written in: binding hundreds of parameters costs more than
-        # the lookups, and SQLite caps their number.
-        id_list = text(f"memories.id IN ({','.join(str(int(i)) for i in ids)})")
-        return {row[0]: _Meta(*row) for row in s.execute(select(*_META_COLUMNS).where(id_list))}
+        # Plain SQL with the (integer) ids written in: binding hundreds of parameters costs more than the
+        # lookups, SQLite caps their number, and SQLAlchemy's per-row type handling cost about as much as the
+        # lookups themselves for the ~1,000 candidates of a question at 100k memories.
+        rows = s.connection().exec_driver_sql(_META_SQL.format(ids=",".join(str(int(i)) for i in ids)))
+        return {row[0]: _Meta(*row) for row in rows}
 
     def _neighbours(self, s, fused: dict[int, float], meta: dict[int, _Meta], statuses: Sequence[str],
                     kinds: Sequence[str] | None) -> dict[int, list[int]]:
@@ -248,3 +276,11 @@ class Recaller:
         if not hits or hits[0].memory.valid_from is None:
             return None
         return time_range.anchored(hits[0].memory.valid_from)
+
+
+def _within(time_range: TimeRange, unix_seconds: float | None) -> bool:
+    """TimeRange.contains for a time given in Unix seconds."""
+    if unix_seconds is None:
+        return False
+    return ((time_range.start is None or unix_seconds >= time_range.start.timestamp())
+            and (time_range.end is None or unix_seconds < time_range.end.timestamp()))
