@@ -104,6 +104,7 @@ def run(sizes: list[int], batch: int, n_questions: int, quiet: bool, home: Path 
             added += n
         ingest_s = time.perf_counter() - t0
         qs = questions(random.Random(size), n_questions)
+        app.warm_up()  # as the desktop app and `secondme serve` do at start
         app.memory.recall(qs[0], k=10, reference_time=reference)  # warm caches once
         latencies = []
         for q in qs:

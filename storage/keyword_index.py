@@ -27,11 +27,14 @@ FTS_TABLE = "memory_fts"
 # On LoCoMo (benchmarks/locomo_retrieval.py) BM25 alone over turns with context at 0.3 and 0.5 beats 0 by 6-7
 # points of turn recall@10; 0.5 was a little better on the tuning half and is used.
 CONTEXT_WEIGHT = 0.5
-# Narrowed keyword queries (see _narrowed_match): a word held by more than COMMON_SHARE of the rows is common;
-# stores under NARROW_MIN_ROWS rows, or questions with more than NARROW_MAX_COMMON common words, use plain OR.
-# Measured at 100k memories (benchmarks/profile_recall.py): 4-7 common words ran 1.5-2x faster, 10 slower.
+# Narrowed keyword queries (see _narrowed_matches): a word held by more than COMMON_SHARE of the rows is common,
+# by more than EVERYDAY_SHARE an everyday word; stores under NARROW_MIN_ROWS rows, or questions with more than
+# NARROW_MAX_COMMON common words, use plain OR. Measured at 100k memories: with 4-7 common words, matching any
+# two ran 1.5-2x faster than plain OR, any three 2-5x; with 10, the 45 pairs ran slower than plain OR.
 NARROW_MIN_ROWS = 20_000
 COMMON_SHARE = 0.01
+EVERYDAY_SHARE = 0.10
+SAMPLE_ROWS = 5_000
 NARROW_MAX_COMMON = 6
 # The nearest other episode of the same session before (<) or after (>) memory m, still held (not purged).
 _ADJACENT = ("SELECT a.{col} FROM memories a WHERE a.session_id = m.session_id AND a.kind = 'episode' "
@@ -140,7 +143,7 @@ class KeywordIndex:
 
         `valid_from` / `valid_before` keep only memories whose valid time falls in that range (time-aware
         recall); `extra_terms` are added to the query's own words (query expansion). `narrow=False` ranks
-        every row holding any of the words, even in a large store (see _narrowed_match).
+        every row holding any of the words, even in a large store (see _narrowed_matches).
 
         FTS5 ranks its matches alone fastest (`ORDER BY rank LIMIT n` is its built-in top-n); joining every
         match to `memories` to check its status first costs one row lookup per match, tens of thousands for
@@ -156,15 +159,20 @@ class KeywordIndex:
             span = _id_span(session, valid_from, valid_before)
             if span is None:
                 return []
-        match = (narrow and _narrowed_match(session, terms)) or match_expression(terms)
-        fetch = 2 * limit
-        while True:
-            ranked = _ranked(session, match, fetch, span)
-            passing = _passing(session, [i for i, _ in ranked], statuses, valid_from, valid_before)
-            found = [(i, score) for i, score in ranked if i in passing][:limit]
-            if len(found) >= limit or len(ranked) < fetch:
-                return found
-            fetch *= 4
+        # Narrowest first: a narrowed match that runs out of rows before `limit` gives way to a wider one.
+        matches = (_narrowed_matches(session, terms, span) if narrow else []) + [match_expression(terms)]
+        for match in matches:
+            fetch = 2 * limit
+            while True:
+                ranked = _ranked(session, match, fetch, span)
+                passing = _passing(session, [i for i, _ in ranked], statuses, valid_from, valid_before)
+                found = [(i, score) for i, score in ranked if i in passing][:limit]
+                if len(found) >= limit or len(ranked) < fetch:
+                    break
+                fetch *= 4
+            if len(found) >= limit:
+                break
+        return found
 
 
 def uncommon_terms(session: Session, terms: Sequence[str], max_share: float) -> list[str]:
@@ -191,29 +199,38 @@ def _rows_holding(session: Session, term: str, cap: int) -> int:
         {"q": match_expression([term]), "n": cap + 1}).scalar()
 
 
-def _narrowed_match(session: Session, terms: Sequence[str]) -> str | None:
-    """For a large store, an FTS5 expression that leaves out rows holding just one common word of the query.
+def _narrowed_matches(session: Session, terms: Sequence[str], span: tuple[int, int] | None = None) -> list[str]:
+    """For a large store, FTS5 expressions that leave out rows holding few of the query's common words.
 
     FTS5 scores (BM25) every row an OR query matches, about 1.5 µs each. When each of a question's words is
     held by many memories ("When did Anna go hiking in Lisbon?" at 100k memories), that is tens of thousands
-    of rows, nearly all holding only one of the words and ranked far below the rows that hold several.
-    Matching "any rare word, or any two of the common ones" skips them. BM25 then counts a common word once
-    per pair it matched in, so a row's score grows with how many of the question's words it holds: the same
-    order as plain BM25 where that decides the ranking (benchmarks/profile_recall.py reports how often the
-    top results agree). With many common words the pairs cost more than they save, so then, and for small
-    stores, this returns None and the plain OR query runs.
+    of rows, nearly all holding one of the words and ranked far below the rows that hold several. So the
+    search first matches "any rare word, or any three of the common ones", then "... any two", and only then
+    plain OR, each time going wider only if the narrower match ran out of rows. BM25 counts a common word once
+    per group it matched in, so a row's score also grows with how many of the question's words it holds,
+    which is the order plain BM25 gives where that decides the ranking (benchmarks/profile_recall.py reports
+    how often the top results agree). With many common words the groups cost more than they save, so then,
+    and for small stores (or periods), the list is empty and the plain OR query runs.
     """
-    rows = _row_count(session)
+    rows = _row_count(session) if span is None else span[1] - span[0] + 1
     if rows < NARROW_MIN_ROWS or len(terms) < 2:
-        return None
-    cap = int(COMMON_SHARE * rows)
-    held = {t: _rows_holding(session, t, cap) for t in terms}
-    common = [t for t in terms if held[t] > cap]
+        return []
+    # How common a word is, judged on the newest SAMPLE_ROWS rows: counting every row holding it would cost
+    # a good part of what narrowing saves.
+    total = _row_count(session)
+    size = max(1, min(SAMPLE_ROWS, total))
+    sample = text(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q AND rowid > :newest")
+    share = {t: session.execute(sample, {"q": match_expression([t]), "newest": total - size}).scalar() / size
+             for t in terms}
+    # A word in a large share of the rows weighs little in BM25 (FTS5 gives it no weight at all past half of
+    # them), so it must not count as one of the words a row holds: the narrowed matches leave it out.
+    common = [t for t in terms if COMMON_SHARE < share[t] <= EVERYDAY_SHARE]
     if not 2 <= len(common) <= NARROW_MAX_COMMON:
-        return None
-    rare = [match_expression([t]) for t in terms if 0 < held[t] <= cap]
-    pairs = [f"({match_expression([a])} AND {match_expression([b])})" for a, b in itertools.combinations(common, 2)]
-    return " OR ".join(rare + pairs)
+        return []
+    rare = [match_expression([t]) for t in terms if share[t] <= COMMON_SHARE]
+    return [" OR ".join(rare + ["(" + " AND ".join(match_expression([t]) for t in group) + ")"
+                               for group in itertools.combinations(common, size)])
+            for size in range(min(3, len(common)), 1, -1)]
 
 
 def _ranked(session: Session, match: str, limit: int, span: tuple[int, int] | None) -> list[tuple[int, float]]:

@@ -179,33 +179,46 @@ def test_expansion_leaves_out_words_most_memories_hold(app):
         assert uncommon_terms(s, ["today", "violin"], 1.0) == ["today", "violin"]
 
 
-def test_large_store_keyword_search_skips_rows_holding_one_common_word(app, monkeypatch):
+def test_large_store_keyword_search_skips_rows_holding_few_common_words(app, monkeypatch):
     """At scale, rows holding just one of a question's common words are not ranked; the best rows still are."""
     import storage.keyword_index as keyword_index
-    from storage.keyword_index import KeywordIndex, match_expression
+    from storage.keyword_index import KeywordIndex
 
-    names, places = ["Anna", "Ben", "Chloe", "Dora"], ["Lisbon", "Kyoto", "Oslo", "Lima"]
-    texts = [f"{n} went hiking in {p}, note {i}" for i, (n, p) in
-             enumerate((n, p) for n in names for p in places for _ in range(5))]
+    names, places, doings = ["Anna", "Ben", "Chloe", "Dora"], ["Lisbon", "Kyoto", "Oslo", "Lima"], \
+        ["hiking", "sailing", "skiing", "rowing"]
+    texts = [f"{n} went {d} in {p}, note {i}" for i, (n, p, d) in
+             enumerate((n, p, d) for n in names for p in places for d in doings)]
     texts.append("Anna bought a violin in Kyoto")
     app.memory.remember_many([{"text": t} for t in texts])
-    monkeypatch.setattr(keyword_index, "NARROW_MIN_ROWS", 10)  # this store has 81 rows, not 20,000
-    monkeypatch.setattr(keyword_index, "COMMON_SHARE", 0.05)  # common: in more than 4 rows
+    text_of = {m.id: m.text for m in app.memory.list(limit=200)}
+    monkeypatch.setattr(keyword_index, "NARROW_MIN_ROWS", 10)  # this store has 65 rows, not 20,000
+    monkeypatch.setattr(keyword_index, "COMMON_SHARE", 0.05)  # common: in more than 3 rows
+    monkeypatch.setattr(keyword_index, "EVERYDAY_SHARE", 0.5)  # "went" is in nearly all of them
+
+    def search(question, limit, narrow=True):
+        with app.db.session() as s:
+            return [text_of[i] for i, _ in KeywordIndex.search(s, question, limit, ("active",), narrow=narrow)]
+
+    with app.db.session() as s:  # violin is rare; anna and kyoto are common; went is everyday
+        assert keyword_index._narrowed_matches(s, ["anna", "went", "kyoto", "violin"]) == [
+            '"violin" OR ("anna" AND "kyoto")']
     question = "When did Anna go to Kyoto for the violin?"
-    with app.db.session() as s:
-        narrowed = keyword_index._narrowed_match(s, ["anna", "kyoto", "violin"])
-        assert narrowed == '"violin" OR ("anna" AND "kyoto")'  # violin is rare, anna and kyoto common
-        found = KeywordIndex.search(s, question, 50, ("active",))
-        plain = keyword_index._ranked(s, match_expression(["anna", "kyoto", "violin"]), 200, None)
-    texts_by_id = {m.id: m.text for m in app.memory.list(limit=200)}
-    found_texts = [texts_by_id[i] for i, _ in found]
-    assert found_texts[0] == "Anna bought a violin in Kyoto"
-    assert all("Anna" in t and "Kyoto" in t for t in found_texts[1:])  # no row with only one of the two
-    assert len(found) == 6 and len(plain) == 5 * 4 + 5 * 4 - 5 + 1
-    assert [i for i, _ in found] == [i for i, _ in plain][:6]  # the same head as plain BM25, in the same order
+    found, plain = search(question, 3), search(question, 50, narrow=False)
+    assert found[0] == "Anna bought a violin in Kyoto"
+    assert all("Anna" in t and "Kyoto" in t for t in found)  # none with only one of the two
+    assert len(plain) == 16 + 16 - 4 + 1 and found == plain[:3]  # plain BM25's head, in its order
+    # Asked for more rows than hold both words: the search widens to plain OR rather than return fewer.
+    assert search(question, 10) == plain[:10]
+
+    # Three common words: the rows holding all three; too few of them for the limit: any two.
+    assert search("Anna hiking in Kyoto", 1) == ["Anna went hiking in Kyoto, note 4"]
+    assert search("Anna hiking in Kyoto", 1, narrow=False) == ["Anna went hiking in Kyoto, note 4"]
+    wider = search("Anna hiking in Kyoto", 8)
+    assert len(wider) == 8 and all(sum(w in t for w in ("Anna", "hiking", "Kyoto")) >= 2 for t in wider)
+
     # Too few common words (or a small store) keeps the plain OR query.
     with app.db.session() as s:
-        assert keyword_index._narrowed_match(s, ["anna", "violin"]) is None
+        assert keyword_index._narrowed_matches(s, ["anna", "went", "violin"]) == []
     monkeypatch.setattr(keyword_index, "NARROW_MIN_ROWS", 20_000)
     with app.db.session() as s:
-        assert keyword_index._narrowed_match(s, ["anna", "kyoto", "violin"]) is None
+        assert keyword_index._narrowed_matches(s, ["anna", "kyoto", "violin"]) == []

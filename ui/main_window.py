@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         if self.ctx.chat_thread is not None:
             self.ctx.chat_thread.warm_up()
         app = self.ctx.app
-        QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda _progress: app.embedder.embed(["warm up"]), None,
+        QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda _progress: app.warm_up(), None,
                                                         lambda exc: self.statusBar().showMessage(str(exc)),
                                                         activity="Loading the memory model…"))
         # The window is the long-running process: it runs the upkeep scheduler and the fact-extraction worker.

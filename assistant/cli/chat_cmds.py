@@ -66,6 +66,7 @@ def chat(session: Optional[int] = typer.Option(None, "--session", "-s", help="Co
     info = service.get_session(session) if session is not None else service.new_session()
     get_app().llm  # load the model before the first prompt, so a bad model file fails here
     get_app().start_background_work()  # fact extraction and upkeep run while you chat
+    get_app().warm_up()
     typer.echo(f"Session {info.id}: {info.title}. Ctrl-C stops an answer, /regenerate answers again, Ctrl-D leaves.")
     for m in service.messages(info.id)[-6:]:
         typer.echo(f"{'you' if m.role == 'user' else 'secondme'}> {m.text}")

@@ -26,6 +26,7 @@ def serve(
 
     a = get_app()
     a.start_background_work()  # a server runs for long: upkeep jobs and fact extraction run beside it
+    a.warm_up()
     port = port or a.settings.api_port
     typer.echo(f"secondme API on http://127.0.0.1:{port}/v1 (bearer token in {where}; "
                "print it with: secondme serve --show-token)", err=True)
