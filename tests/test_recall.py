@@ -222,3 +222,22 @@ def test_large_store_keyword_search_skips_rows_holding_few_common_words(app, mon
     monkeypatch.setattr(keyword_index, "NARROW_MIN_ROWS", 20_000)
     with app.db.session() as s:
         assert keyword_index._narrowed_matches(s, ["anna", "kyoto", "violin"]) == []
+
+
+def test_warm_up_loads_what_recall_needs_and_freezes_start_up_objects(app):
+    import gc
+
+    try:
+        app.warm_up()
+        assert "vector_index" in app.__dict__  # Chroma is open before the first question
+        assert gc.get_freeze_count() > 0  # the objects loaded so far are out of the collector's way
+    finally:
+        gc.unfreeze()  # other tests expect an ordinary collector
+
+
+def test_each_connection_keeps_the_configured_page_cache(home, monkeypatch):
+    from assistant.app import App
+
+    monkeypatch.setenv("SECONDME_DB_CACHE_MB", "16")
+    with App() as a, a.db.session() as s:
+        assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -16 * 1024
