@@ -176,27 +176,28 @@ class KeywordIndex:
 
 
 def uncommon_terms(session: Session, terms: Sequence[str], max_share: float) -> list[str]:
-    """The terms found in at most `max_share` of the keyword index's rows.
+    """The terms found in at most `max_share` of the keyword index's rows (judged as in word_shares).
 
     A query's cost in FTS5 is BM25 over every row it matches: one everyday word added by query expansion can
     match most of a large store.
     """
     if max_share >= 1.0 or not terms:
         return list(terms)
-    cap = int(max_share * _row_count(session))
-    return [t for t in terms if _rows_holding(session, t, cap) <= cap]
+    share = word_shares(session, terms)
+    return [t for t in terms if share[t] <= max_share]
 
 
-def _row_count(session: Session) -> int:
-    """max(rowid) stands in for the number of rows: a lookup, where count(*) is a scan."""
-    return session.execute(text(f"SELECT max(rowid) FROM {FTS_TABLE}")).scalar() or 0
+def word_shares(session: Session, terms: Sequence[str]) -> dict[str, float]:
+    """The share of rows holding each term, judged on the newest SAMPLE_ROWS rows.
 
-
-def _rows_holding(session: Session, term: str, cap: int) -> int:
-    """How many rows hold `term`, counting no further than cap + 1 (enough to tell "more than cap")."""
-    return session.execute(
-        text(f"SELECT count(*) FROM (SELECT 1 FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q LIMIT :n)"),
-        {"q": match_expression([term]), "n": cap + 1}).scalar()
+    Counting every row holding a common word costs about as much as searching for it, which is what the
+    callers are trying to avoid; a rowid range is cheap for FTS5. max(rowid) stands in for the row count.
+    """
+    newest = session.execute(text(f"SELECT max(rowid) FROM {FTS_TABLE}")).scalar() or 0
+    sampled = max(1, min(SAMPLE_ROWS, newest))
+    in_sample = text(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q AND rowid > :first")
+    return {t: session.execute(in_sample, {"q": match_expression([t]), "first": newest - sampled}).scalar() / sampled
+            for t in terms}
 
 
 def _narrowed_matches(session: Session, terms: Sequence[str], span: tuple[int, int] | None = None) -> list[str]:
@@ -212,16 +213,14 @@ def _narrowed_matches(session: Session, terms: Sequence[str], span: tuple[int, i
     how often the top results agree). With many common words the groups cost more than they save, so then,
     and for small stores (or periods), the list is empty and the plain OR query runs.
     """
-    rows = _row_count(session) if span is None else span[1] - span[0] + 1
-    if rows < NARROW_MIN_ROWS or len(terms) < 2:
+    if len(terms) < 2:
         return []
-    # How common a word is, judged on the newest SAMPLE_ROWS rows: counting every row holding it would cost
-    # a good part of what narrowing saves.
-    total = _row_count(session)
-    size = max(1, min(SAMPLE_ROWS, total))
-    sample = text(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q AND rowid > :newest")
-    share = {t: session.execute(sample, {"q": match_expression([t]), "newest": total - size}).scalar() / size
-             for t in terms}
+    rows = session.execute(text(f"SELECT max(rowid) FROM {FTS_TABLE}")).scalar() or 0
+    if span is not None:
+        rows = min(rows, span[1] - span[0] + 1)
+    if rows < NARROW_MIN_ROWS:
+        return []
+    share = word_shares(session, terms)
     # A word in a large share of the rows weighs little in BM25 (FTS5 gives it no weight at all past half of
     # them), so it must not count as one of the words a row holds: the narrowed matches leave it out.
     common = [t for t in terms if COMMON_SHARE < share[t] <= EVERYDAY_SHARE]
