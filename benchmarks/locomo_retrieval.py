@@ -214,6 +214,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 extract(app)
             ingest_seconds += time.perf_counter() - t0
             ingested += len(texts)
+        memory_to_dia.update(facts_to_turns(app, memory_to_dia))
         turns += len(texts)
         dia_ids = list(texts)
         bm25 = Bm25Baseline(dia_ids, [texts[d] for d in dia_ids])
@@ -231,7 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t1 = time.perf_counter()
             hits = app.memory.recall(question, k=DEPTH, reference_time=now)
             latencies.append(time.perf_counter() - t1)
-            ours = [d for d in (dia_of_memory(h.memory.id) for h in hits) if d]
+            ours = list(dict.fromkeys(d for d in (dia_of_memory(h.memory.id) for h in hits) if d))
             vector = embedder.embed([question])[0]
             dense_all = [memory_to_dia[i] for i, _ in app.vector_index.query(vector, 200) if i in memory_to_dia]
             bm25_all = bm25.rank(question, 200)
@@ -257,6 +258,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for c in (1, 2, 3, 4):
             result[name][CATEGORIES[c]] = average(per_cat[c])
     return result
+
+
+def facts_to_turns(app, memory_to_dia: dict[int, str]) -> dict[int, str]:
+    """Fact memory id -> dia_id of the turn it was extracted from: a recalled fact finds its turn (LongMemEval's
+    fact-augmented keys), so extraction can add evidence, not only take result slots from the turns."""
+    from sqlalchemy import select
+
+    from assistant.memory.fact_keys import episodes_for_facts
+    from storage.models import Memory
+
+    with app.db.session() as s:
+        facts = list(s.scalars(select(Memory.id).where(Memory.kind == "fact")))
+        return {f: memory_to_dia[e] for f, e in episodes_for_facts(s, facts).items() if memory_to_dia.get(e)}
 
 
 def extract(app) -> dict:
