@@ -26,6 +26,7 @@ from storage.errors import UserError
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
 DEFAULT_CACHE_MB = 64  # the default of the db_cache_mb setting
+READ_ONLY = "secondme_read_only"  # execution option set by Database.read_session
 PLAIN_HEADER = b"SQLite format 3\x00"
 KEY_BYTES = 32
 
@@ -141,7 +142,7 @@ class Database:
         )
         # insert=True: the key must be the first statement on a new connection, before any dialect set-up.
         event.listen(self.engine, "connect", _configurer(key, cache_mb), insert=True)
-        event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(self.engine, "begin", _begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def raw_connection(self, **kwargs):
@@ -191,6 +192,22 @@ class Database:
         finally:
             s.close()
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A unit of work that only reads: a deferred transaction, so in WAL mode it reads its snapshot beside a
+        writer instead of queueing for the write lock (a recall does not wait for a 1,000-memory import).
+        Writing through it could fail with SQLITE_BUSY_SNAPSHOT; use session() for anything that writes."""
+        s = self._sessions()
+        try:
+            s.connection(execution_options={READ_ONLY: True})
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+        finally:
+            s.close()
+
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database and empty it (old page images leave the disk)."""
         self._outside_transaction("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -220,6 +237,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _begin(conn) -> None:
+    # BEGIN IMMEDIATE for sessions that may write (see the class docstring); plain BEGIN for read_session().
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def _configurer(key: bytes | None, cache_mb: int = DEFAULT_CACHE_MB):

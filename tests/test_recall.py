@@ -241,3 +241,35 @@ def test_each_connection_keeps_the_configured_page_cache(home, monkeypatch):
     monkeypatch.setenv("SECONDME_DB_CACHE_MB", "16")
     with App() as a, a.db.session() as s:
         assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() == -16 * 1024
+
+
+def test_recall_reads_beside_a_writer_instead_of_waiting_for_it(app):
+    """A long write (an import holds its transaction for seconds) must not hold up a question."""
+    import threading
+    import time
+
+    from storage.models import Memory
+
+    kept = app.memory.remember("The spare key is under the blue flower pot.")
+    writing, done = threading.Event(), threading.Event()
+
+    def long_write():
+        with app.db.session() as s:  # BEGIN IMMEDIATE: holds the write lock until the block ends
+            s.add(app.memory.write_path.new_row("The spare key moved to the garage shelf."))
+            s.flush()
+            writing.set()
+            done.wait(20)
+
+    writer = threading.Thread(target=long_write)
+    writer.start()
+    try:
+        assert writing.wait(10)
+        started = time.perf_counter()
+        hits = app.memory.recall("where is the spare key", k=5)
+        assert time.perf_counter() - started < 5  # the writer holds its lock for up to 20 s
+        assert [h.memory.id for h in hits] == [kept.id]  # the writer's row is not committed yet
+    finally:
+        done.set()
+        writer.join()
+    with app.db.session() as s:
+        assert s.query(Memory).count() == 2

@@ -153,12 +153,12 @@ class MemoryManager:
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, memory_id: int) -> MemoryRecord:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return MemoryRecord.from_row(self._row(s, memory_id))
 
     def list(self, kind: str | None = None, status: str | None = "active", limit: int = 50,
              offset: int = 0) -> list[MemoryRecord]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             q = select(Memory).order_by(Memory.recorded_at.desc(), Memory.id.desc()).limit(limit).offset(offset)
             if kind:
                 q = q.where(Memory.kind == kind)
@@ -169,14 +169,14 @@ class MemoryManager:
             return [MemoryRecord.from_row(m) for m in s.scalars(q)]
 
     def count(self, status: str | None = None) -> int:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             q = select(func.count(Memory.id))
             if status:
                 q = q.where(Memory.status == status)
             return s.scalar(q) or 0
 
     def events(self, memory_id: int) -> list[dict[str, Any]]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             self._row(s, memory_id)
             rows = s.scalars(select(MemoryEvent).where(MemoryEvent.memory_id == memory_id).order_by(MemoryEvent.id))
             return [{"id": e.id, "op": e.op, "reason": e.reason, "source": e.source,
@@ -247,8 +247,9 @@ class MemoryManager:
 
     # -- index upkeep ----------------------------------------------------------------------------
     def sync_vector_index(self) -> int:
-        """Replay vector writes a crash left pending. Cheap when there are none."""
-        with self.db.session() as s:
+        """Replay vector writes a crash left pending. Cheap when there are none, and it only writes when there
+        are some: every recall starts here, and a recall must not queue behind a long write."""
+        with self.db.read_session() as s:
             pending = list(s.scalars(select(VectorOutbox)))
             if not pending:
                 return 0

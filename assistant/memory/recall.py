@@ -115,7 +115,7 @@ class Recaller:
         # Chroma holds every status; over-fetch so filtering by status still leaves a full pool.
         dense_job = self._worker().submit(self._dense, query, pool * 2) if st.recall_weight_dense > 0 else None
         rankings: dict[str, list[int]] = {}
-        with self.app.db.session() as s:
+        with self.app.db.read_session() as s:
             keyword = KeywordIndex.search(s, query, pool, statuses)
             in_range: list[tuple[int, float]] = []
             if time_range is not None and st.recall_time_mode != "off":
@@ -189,7 +189,7 @@ class Recaller:
             head = fusion.mmr(head, final, self.app.vector_index.vectors(head), len(head), st.recall_mmr_lambda)
         chosen = (head + order[len(head):])[:k]
 
-        with self.app.db.session() as s:
+        with self.app.db.read_session() as s:
             rows = {m.id: MemoryRecord.from_row(m) for m in s.scalars(select(Memory).where(Memory.id.in_(chosen)))}
         hits = []
         for position, i in enumerate(chosen, start=1):
