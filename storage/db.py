@@ -10,7 +10,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager, Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -179,27 +179,22 @@ class Database:
             command.upgrade(cfg, "head")
 
     # -- sessions -------------------------------------------------------------------------------
-    @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self) -> ContextManager[Session]:
         """A unit of work: commits on success, rolls back on any error."""
-        s = self._sessions()
-        try:
-            yield s
-            s.commit()
-        except BaseException:
-            s.rollback()
-            raise
-        finally:
-            s.close()
+        return self._unit_of_work(read_only=False)
 
-    @contextmanager
-    def read_session(self) -> Iterator[Session]:
+    def read_session(self) -> ContextManager[Session]:
         """A unit of work that only reads: a deferred transaction, so in WAL mode it reads its snapshot beside a
         writer instead of queueing for the write lock (a recall does not wait for a 1,000-memory import).
         Writing through it could fail with SQLITE_BUSY_SNAPSHOT; use session() for anything that writes."""
+        return self._unit_of_work(read_only=True)
+
+    @contextmanager
+    def _unit_of_work(self, read_only: bool) -> Iterator[Session]:
         s = self._sessions()
         try:
-            s.connection(execution_options={READ_ONLY: True})
+            if read_only:
+                s.connection(execution_options={READ_ONLY: True})  # seen by _begin
             yield s
             s.commit()
         except BaseException:
