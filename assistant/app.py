@@ -83,7 +83,7 @@ class App:
 
         s = self.settings
         return load_embedder(s.embedder, threads=s.threads, model_path=s.embedder_model_path,
-                             tokenizer_path=s.embedder_tokenizer_path)
+                             tokenizer_path=s.embedder_tokenizer_path, cache_dir=s.cache_dir)
 
     @cached_property
     def vector_index(self):

@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     from storage.embedder import load_embedder
 
     count = 1 if args.quick else (args.conversations or len(data))
-    embedder = load_embedder("all-MiniLM-L6-v2-int8")
+    embedder = load_embedder()
     rows = []
     for sample in data[:count]:
         row = run_conversation(sample, embedder, args.kind, args.llm)

@@ -122,7 +122,7 @@ def main() -> None:
 
     texts, questions, source = load_corpus(n_texts, n_queries)
     t0 = time.perf_counter()
-    embedder = PrecomputedEmbedder(load_embedder("all-MiniLM-L6-v2-int8"), texts + questions)
+    embedder = PrecomputedEmbedder(load_embedder(), texts + questions)
     embed_s = time.perf_counter() - t0
 
     root = Path(tempfile.mkdtemp(prefix="secondme-enc-bench-"))

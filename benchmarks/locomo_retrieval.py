@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     overrides = dict(json.loads(args.settings)) if args.settings else {}
     if args.model:
         overrides["chat_model_path"] = args.model
-    embedder = load_embedder("all-MiniLM-L6-v2-int8")
+    embedder = load_embedder(overrides["embedder"]) if "embedder" in overrides else load_embedder()
 
     rows: dict[str, dict[int, list[dict[str, float]]]] = {n: {c: [] for c in CATEGORIES} for n in
                                                           ("secondme", "bm25", "dense", "naive_rrf")}

@@ -172,6 +172,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--embedder", default=None, help="embedder name (default: the settings' default)")
     args = parser.parse_args()
     if not data_present():
         print("benchmark data not found under ../shared/data; skipped")
@@ -180,7 +181,7 @@ def main() -> int:
     from storage.embedder import load_embedder
 
     started = time.perf_counter()
-    embedder = load_embedder("all-MiniLM-L6-v2-int8")
+    embedder = load_embedder(args.embedder) if args.embedder else load_embedder()
     guard = PoisoningGuard()
     guard._embedder = embedder
     figures = {"held_out": held_out_figures(guard, embedder, args.quick),

@@ -51,19 +51,19 @@ def main() -> int:
     if not data_present():
         print("benchmark data not found under ../shared/data; nothing trained")
         return 0
-    from storage.embedder import load_embedder
+    from storage.embedder import DEFAULT_EMBEDDER, load_embedder
 
     examples = load_examples()
     train = [e for e in examples if not held_out(e.text)]
     test = [e for e in examples if held_out(e.text)]
-    embedder = load_embedder("all-MiniLM-L6-v2-int8")
+    embedder = load_embedder(DEFAULT_EMBEDDER)
     chat = locomo_training_turns()
     texts = [e.text for e in train] + chat
     x = feature_matrix(texts, embedder.embed(texts))
     y = np.array([e.label for e in train] + [0] * len(chat), dtype=np.float64)
     w, b = train_logreg(x, y)
     np.savez_compressed(args.out, weights=w.astype(np.float32), bias=np.float32(b),
-                        hand_features=np.array(HAND_FEATURES), embedder=np.array("all-MiniLM-L6-v2-int8"),
+                        hand_features=np.array(HAND_FEATURES), embedder=np.array(DEFAULT_EMBEDDER),
                         trained_on=np.array(f"{len(texts)} texts ({int(y.sum())} attacks, {len(chat)} LoCoMo "
                                             f"turns); held out {len(test)}"))
     tx = feature_matrix([e.text for e in test], embedder.embed([e.text for e in test]))

@@ -30,7 +30,7 @@ def home(tmp_path, monkeypatch) -> Path:
 def embedder():
     from storage.embedder import load_embedder
 
-    return load_embedder("all-MiniLM-L6-v2-int8")
+    return load_embedder()
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from storage.embedder import MAX_TOKENS, load_embedder, packaged_file
+from storage.embedder import MAX_TOKENS, MINILM_DYNAMIC_NAME, MINILM_NAME, load_embedder, packaged_file
 from storage.errors import UserError
+
+SENTENCES = ["My sister Ana is a nurse in Porto.", "What does my sister do for a living?",
+             "The train to Lisbon leaves at nine.", "Ich habe gestern einen Kuchen gebacken."]
 
 
 def test_paraphrase_ranks_above_unrelated_sentence(embedder):
@@ -22,11 +27,53 @@ def test_vectors_are_unit_length_and_384_wide(embedder):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_dynamic_padding_gives_the_same_vector_alone_or_in_a_batch(embedder):
+@pytest.fixture(scope="module")
+def float_embedder():
+    return load_embedder(MINILM_NAME)
+
+
+def test_dynamic_padding_gives_the_same_vector_alone_or_in_a_batch(float_embedder, embedder):
     texts = ["short", "a considerably longer sentence that pads the batch " * 5]
-    batch = embedder.embed(texts)
-    alone = np.vstack([embedder.embed([t]) for t in texts])
+    batch = float_embedder.embed(texts)
+    alone = np.vstack([float_embedder.embed([t]) for t in texts])
     assert np.allclose(batch, alone, atol=1e-4)
+    # The quantised model scales its int8 activations per batch, so a batch shifts a vector a little, no more.
+    batch, alone = embedder.embed(texts), np.vstack([embedder.embed([t]) for t in texts])
+    assert (batch * alone).sum(axis=1).min() > 0.97
+
+
+def test_default_embedder_runs_int8_products_close_to_the_packaged_model(float_embedder, embedder, tmp_path):
+    import onnx
+
+    assert embedder.name == MINILM_DYNAMIC_NAME
+    graph = onnx.load(str(_quantised_file(tmp_path))).graph
+    weights = {w.name for w in graph.initializer}
+    # Every product with a weight matrix is an integer one now; only attention's products of two activations
+    # (queries by keys, weights by values) stay in float.
+    assert sum(node.op_type == "MatMulInteger" for node in graph.node) == 6 * 6  # 6 layers: q, k, v, out, 2 FF
+    assert not [n.name for n in graph.node if n.op_type == "MatMul" and set(n.input) & weights]
+    cosines = (float_embedder.embed(SENTENCES) * embedder.embed(SENTENCES)).sum(axis=1)
+    assert cosines.min() > 0.97, cosines
+
+
+def _quantised_file(cache: Path) -> Path:
+    load_embedder(cache_dir=cache)
+    return next((cache / "embedders").glob("*.onnx"))
+
+
+def test_a_damaged_cached_model_is_made_again(tmp_path):
+    first = _quantised_file(tmp_path)
+    first.write_bytes(b"\x08\x07 not a model, a disk that filled up" * 100)
+    vector = load_embedder(cache_dir=tmp_path).embed(["still works"])
+    assert vector.shape == (1, 384) and first.stat().st_size > 1_000_000
+
+
+def test_an_unwritable_cache_folder_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(UserError, match="SECONDME_CACHE_DIR") as err:
+        load_embedder(cache_dir=blocker)
+    assert "\n" not in str(err.value)
 
 
 def test_truncates_at_256_tokens_not_the_shipped_128(embedder):

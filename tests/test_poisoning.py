@@ -35,7 +35,7 @@ def guard(embedder_module):
 def embedder_module():
     from storage.embedder import load_embedder
 
-    return load_embedder("all-MiniLM-L6-v2-int8")
+    return load_embedder()
 
 
 def test_attacks_are_quarantined_with_a_reason_and_ordinary_text_is_accepted(guard):

@@ -107,7 +107,7 @@ class PoisoningGuard:
                 else:
                     from storage.embedder import load_embedder
 
-                    self._embedder = load_embedder("all-MiniLM-L6-v2-int8")
+                    self._embedder = load_embedder()
             return self._embedder
 
     @property
