@@ -142,22 +142,28 @@ def load_embedder(name: str = DEFAULT_EMBEDDER, threads: int = 2, model_path: Pa
 
 
 def _dynamic_int8_embedder(model: Path, tokenizer: Path, threads: int, cache_dir: Path | None) -> OnnxSentenceEmbedder:
-    from storage.quantize import default_cache_dir, discard, dynamic_int8_copy
+    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidProtobuf
+
+    from storage.quantize import default_cache_dir, discard
 
     cache_dir = (cache_dir or default_cache_dir()) / "embedders"
+    quantised = _quantised_copy(model, cache_dir)
     try:
-        quantised = dynamic_int8_copy(model, cache_dir, MINILM_DYNAMIC_NAME)
+        return OnnxSentenceEmbedder(quantised, tokenizer, name=MINILM_DYNAMIC_NAME, threads=threads)
+    except (Fail, InvalidProtobuf):  # a damaged cached copy (left by a full disk, say): make it again, once
+        discard(quantised)
+        return OnnxSentenceEmbedder(_quantised_copy(model, cache_dir), tokenizer, name=MINILM_DYNAMIC_NAME,
+                                    threads=threads)
+
+
+def _quantised_copy(model: Path, cache_dir: Path) -> Path:
+    from storage.quantize import dynamic_int8_copy
+
+    try:
+        return dynamic_int8_copy(model, cache_dir, MINILM_DYNAMIC_NAME)
     except ImportError as exc:
         raise UserError(f"Quantising the embedder needs the '{exc.name}' package; reinstall secondme, or set "
                         f"embedder = \"{MINILM_NAME}\" in the settings.") from None
     except OSError as exc:
         raise UserError(f"Cannot write the embedder's cache in {cache_dir} ({exc.strerror or exc}); set "
                         f"SECONDME_CACHE_DIR to a writable folder, or embedder = \"{MINILM_NAME}\".") from None
-    from onnxruntime.capi.onnxruntime_pybind11_state import Fail, InvalidProtobuf
-
-    try:
-        return OnnxSentenceEmbedder(quantised, tokenizer, name=MINILM_DYNAMIC_NAME, threads=threads)
-    except (Fail, InvalidProtobuf):  # a damaged cached copy (a full disk, say): make it again, once
-        discard(quantised)
-        quantised = dynamic_int8_copy(model, cache_dir, MINILM_DYNAMIC_NAME)
-        return OnnxSentenceEmbedder(quantised, tokenizer, name=MINILM_DYNAMIC_NAME, threads=threads)
