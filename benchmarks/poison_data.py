@@ -2,7 +2,8 @@
 
 Attacks (label 1): deepset, Giskard and JailbreakBench prompt injections (direct: typed by someone) and BIPIA's
 attack instructions (indirect: hidden in a document). Benign (label 0): deepset and JailbreakBench benign prompts,
-BIPIA's email contexts, and ConflictQA's evidence passages (ordinary factual prose, the kind a document import holds).
+BIPIA's email contexts, and ConflictQA's evidence passages and one-sentence answers (ordinary factual prose and
+statements, the kind a document import holds).
 Ordinary conversation is missing from those sets, and without it the classifier learns "chatty second person =
 attack" (43% of LoCoMo turns flagged in a first try). So the turns of LoCoMo conversations 1-5 are benign training
 examples too; conversations 6-10 are never trained on and give the honest false-positive rate.
@@ -51,9 +52,15 @@ def load_examples() -> list[Example]:
             out.append(Example(json.loads(line)["context"], 0, "bipia_emails", "document"))
     conflict = DATA / "conflictqa" / "conflictQA-strategyQA-llama2-7b.jsonl"
     if conflict.exists():
-        for line in conflict.read_text(encoding="utf-8").splitlines()[:400]:
-            row = json.loads(line)
+        rows = [json.loads(line) for line in conflict.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for row in rows[:400]:
             out.append(Example(row["parametric_memory"].strip(), 0, "conflictqa_passages", "document"))
+        # Its one-sentence answers, true and counterfactual: plain statements ("The capital of France is Paris."),
+        # what a notes or facts import is full of. Without them such lines scored as attacks (49 of the 455
+        # FactConsolidation facts quarantined); a false claim is not an instruction, so they are benign here.
+        for row in rows:
+            for key in ("memory_answer", "counter_answer"):
+                out.append(Example(row[key].strip(), 0, "conflictqa_claims", "document"))
     seen: set[str] = set()
     unique = []
     for ex in out:

@@ -45,6 +45,23 @@ def test_attacks_are_quarantined_with_a_reason_and_ordinary_text_is_accepted(gua
         assert verdict.decision == "accept", (text, verdict)
 
 
+# One-line statements as a notes or facts import holds them (none is in the training data). Before short claims were
+# trained on as benign, such lines scored 0.63-0.71 as documents and 49 of FactConsolidation's 455 were quarantined.
+STATEMENTS = [
+    "The capital of Germany is Berlin.",
+    "Oscar Wilde died in the city of Paris.",
+    "The official language of Australia is English.",
+    "Water boils at 100 degrees Celsius at sea level.",
+    "The Danube flows through Vienna and Budapest.",
+    "Ernst Heinkel is a citizen of Germany.",
+]
+
+
+def test_plain_statements_from_a_document_are_not_poisoning(guard):
+    for verdict, text in zip(guard.judge(STATEMENTS, [0.6] * len(STATEMENTS)), STATEMENTS):
+        assert verdict.decision == "accept", (text, verdict)
+
+
 def test_lower_trust_means_a_lower_threshold(guard):
     assert threshold_for(0.5) < threshold_for(0.6) < threshold_for(1.0)
     # An instruction without any strong pattern, only the classifier: stricter for a document than for the user.
