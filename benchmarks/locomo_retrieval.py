@@ -13,6 +13,7 @@ and naive reciprocal rank fusion of the two (k 60, top 200 each).
     python benchmarks/locomo_retrieval.py            # all 10 conversations
     python benchmarks/locomo_retrieval.py --quick    # 1 conversation, within about a minute
     python benchmarks/locomo_retrieval.py --json     # last line: one JSON object of figures
+    python benchmarks/locomo_retrieval.py --audited-evidence   # the audit's corrected citations (57 questions)
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "locomo10.json"
+AUDIT = REPO.parent / "shared" / "data" / "locomo10_audit_errors.json"
 
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 5: "adversarial"}
 TURN_KS = (1, 5, 10, 25)
@@ -60,6 +62,21 @@ def sessions_of(conversation: dict[str, Any]) -> list[tuple[int, datetime, list[
         if m and isinstance(turns, list) and turns:
             out.append((int(m.group(1)), session_date(conversation[f"{key}_date_time"]), turns))
     return sorted(out)
+
+
+def audited_citations(path: Path, data: list[dict[str, Any]]) -> dict[tuple[int, int], list[str]]:
+    """{(conversation index, question index): corrected evidence} for the audit's WRONG_CITATION findings
+    (dial481/locomo-audit, ids "locomo_<conversation>_qa<question>", both counted from 0). A finding whose
+    question text does not match the data is left out."""
+    out = {}
+    for finding in json.loads(path.read_text(encoding="utf-8")):
+        m = re.fullmatch(r"locomo_(\d+)_qa(\d+)", finding.get("question_id", ""))
+        if not m or finding.get("error_type") != "WRONG_CITATION":
+            continue
+        c, q = int(m.group(1)), int(m.group(2))
+        if c < len(data) and q < len(data[c]["qa"]) and data[c]["qa"][q]["question"] == finding["question"]:
+            out[(c, q)] = list(finding["correct_evidence"])
+    return out
 
 
 def normalise_evidence(evidence: list[Any], known: set[str]) -> tuple[list[str], int]:
@@ -185,6 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from storage.embedder import load_embedder
 
     data = json.loads(Path(args.data).read_text())
+    corrected = audited_citations(AUDIT, data) if args.audited_evidence else {}
     samples = data[: args.conversations]
     root = Path(args.home) if args.home else Path(tempfile.mkdtemp(prefix="secondme-locomo-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -201,7 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     dropped = questions_without_evidence = 0
     ingest_seconds = 0.0
     turns = ingested = 0
-    for sample in samples:
+    for index, sample in enumerate(samples):
         settings = load_settings(home=root / sample["sample_id"], **overrides)
         app = App(settings)
         app.__dict__["embedder"] = embedder
@@ -219,11 +237,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         dia_ids = list(texts)
         bm25 = Bm25Baseline(dia_ids, [texts[d] for d in dia_ids])
         dia_of_memory = memory_to_dia.get
-        for qa in sample["qa"]:
+        for number, qa in enumerate(sample["qa"]):
             category = int(qa["category"])
             if category not in CATEGORIES:
                 continue
-            evidence, bad = normalise_evidence(qa.get("evidence"), set(texts))
+            evidence, bad = normalise_evidence(corrected.get((index, number), qa.get("evidence")), set(texts))
             dropped += bad
             if not evidence:
                 questions_without_evidence += 1
@@ -250,7 +268,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                               "ingest_turns_per_s": round(ingested / ingest_seconds, 1) if ingest_seconds else None,
                               "recall_p50_ms": round(1000 * percentile(latencies, 0.5), 1),
                               "recall_p95_ms": round(1000 * percentile(latencies, 0.95), 1),
-                              "with_extraction": bool(args.with_extraction)}
+                              "with_extraction": bool(args.with_extraction),
+                              "citations_corrected": sum(1 for c, _ in corrected if c < len(samples))}
     for name, per_cat in rows.items():
         main = [r for c in (1, 2, 3, 4) for r in per_cat[c]]
         result[name] = {"cat1-4": average(main), "questions_cat1-4": len(main),
@@ -288,6 +307,8 @@ def print_table(result: dict[str, Any]) -> None:
           f"{result['secondme']['questions_cat5']} of category 5")
     print(f"evidence ids dropped as malformed or unknown: {result['evidence_ids_dropped']}; "
           f"questions left without valid evidence: {result['questions_without_valid_evidence']}")
+    if result["citations_corrected"]:
+        print(f"evidence of {result['citations_corrected']} questions replaced by the LoCoMo audit's corrections")
     header = f"{'retriever':<10} {'subset':<12} " + " ".join(f"{s:>6}" for s in short)
     print(header)
     print("-" * len(header))
@@ -310,12 +331,16 @@ def main() -> None:
     parser.add_argument("--data", default=str(DATA), help="path to locomo10.json")
     parser.add_argument("--model", default=None, help="a GGUF chat model for --with-extraction")
     parser.add_argument("--with-extraction", action="store_true", help="run LLM fact extraction after ingest")
+    parser.add_argument("--audited-evidence", action="store_true",
+                        help="use the corrected evidence of the LoCoMo audit's wrong citations (../shared/data)")
     parser.add_argument("--home", default=None, help="keep the ingested data here; a later run reuses it")
     parser.add_argument("--settings", default=None, help='JSON of recall settings to override, e.g. {"recall_mmr_lambda": 1}')
     args = parser.parse_args()
     if not Path(args.data).is_file():
         print(f"LoCoMo data not found at {args.data}; skipping (see ../shared/data/README.md).")
         return
+    if args.audited_evidence and not AUDIT.is_file():
+        parser.error(f"--audited-evidence: {AUDIT} not found")
     if args.conversations is None:
         args.conversations = 1 if args.quick else 10
     if args.model and not Path(args.model).is_file():
