@@ -48,7 +48,7 @@ def audit_profile(app, min_overlap: float) -> list[dict]:
     citation, overlap at the threshold and nothing missing (the same strict rule the job applies, recomputed)."""
     from sqlalchemy import select
 
-    from assistant.jobs.support import missing_specifics, overlap
+    from assistant.memory.support import missing_specifics, overlap
     from storage.models import Memory
 
     out = []

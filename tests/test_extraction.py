@@ -152,7 +152,25 @@ def test_schema_valid_nonsense_is_filtered(app):
     facts = _facts(app)
     assert [f.text for f in facts] == ["The user is learning the cello."] and facts[0].slot_key is None
     reason = _ledger(app, "extract")[0][1]
-    assert "copied the prompt's example" in reason and "shares no word" in reason and "not of the form" in reason
+    assert "copied the prompt's example" in reason and "not of the form" in reason
+    assert "not grounded in the turn (names Zebras, Neptune" in reason
+
+
+@pytest.mark.parametrize("invented", [
+    "The user's sister Ana started learning the cello.",  # a name from the prompt's example, not the turn
+    "The user has been learning the cello for 10 years.",  # a number the turn does not hold
+    "The user is not learning the cello.",  # a negation the turn does not hold
+    "I started learning the cello.",  # the turn quoted, in the first person
+    "The user loves the cello, loves the cello, loves the cello.",  # a small model looping
+    "The user's cello.",  # not a statement
+    "The user bought a violin and a piano at the market.",  # too few of its words are the turn's
+])
+def test_facts_not_grounded_in_the_turn_are_dropped_with_the_reason(app, invented):
+    _turn(app, "I started learning the cello.")
+    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [
+        fact(invented), fact("The user started learning the cello.")]}))
+    assert [f.text for f in _facts(app)] == ["The user started learning the cello."]
+    assert "dropped or changed 1" in _ledger(app, "extract")[0][1]
 
 
 def test_a_turn_with_no_facts_is_done_and_says_so(app):

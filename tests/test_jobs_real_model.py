@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import time_machine
 from sqlalchemy import select
 
-from assistant.jobs.support import overlap, supported
+from assistant.memory.support import overlap, supported
 from assistant.jobs.summaries import SUMMARY_MIN_SUPPORT
 from storage.models import Memory, MemoryLink, Session
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.jobs.support import echoes, missing_specifics, strip_lead_in, supported
+from assistant.memory.support import echoes, missing_specifics, strip_lead_in, supported
 
 NOTE = "Caroline: I went to the LGBTQ support group yesterday and it was so powerful."
 

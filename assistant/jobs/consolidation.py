@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from assistant.jobs import summaries
 from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.runs import last_ok_run
-from assistant.jobs.support import jaccard
+from assistant.memory.support import jaccard
 from assistant.memory.write_path import same_numbers_and_negations
 from assistant.memory import ledger
 from storage.models import Memory, MemoryLink

@@ -14,7 +14,6 @@ superseded or archived, or no longer support them, are retired.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +22,8 @@ from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.profile import SECTIONS, profile_lines
 from assistant.jobs.reflection_prompts import (NO_FACT, PROFILE_MAX_TOKENS, profile_candidates, profile_messages,
                                                profile_schema, thought_max_tokens, thought_messages, thought_schema)
-from assistant.jobs.support import content_words, echoes, jaccard, missing_specifics, strip_lead_in, supported
+from assistant.memory.support import (content_words, echoes, in_person, jaccard, missing_specifics, strip_lead_in,
+                                      supported)
 from assistant.memory.text_rules import text_hash
 from assistant.memory import ledger
 from storage.models import Memory, MemoryLink
@@ -33,9 +33,6 @@ log = logging.getLogger(__name__)
 
 SOURCE_KINDS = ("fact", "summary", "episode")
 NOTE_CHARS = 200
-# A profile or thought line is about people, not a quote from them: first- or second-person words mean the
-# model copied a turn of dialogue ("I love painting!") instead of stating a fact ("Caroline loves painting").
-_PERSONAL = re.compile(r"\b(i|i'm|i've|me|my|mine|we|our|us|you|your|yours)\b", re.IGNORECASE)
 
 
 class ReflectionJob:
@@ -168,7 +165,7 @@ class ReflectionJob:
             missing = missing_specifics(text, cited)
             return "dropped_unsupported", ("its sources do not say " + ", ".join(repr(w) for w in missing)
                                            if missing else "its sources do not say it")
-        if _PERSONAL.search(text):
+        if in_person(text):
             return "dropped_quote", "it quotes a turn (first or second person) instead of stating a fact"
         if with_section:
             return None, ""

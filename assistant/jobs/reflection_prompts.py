@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from assistant.jobs.profile import SECTIONS
-from assistant.jobs.support import content_words
+from assistant.memory.support import content_words
 
 MAX_SOURCES = 3
 PROFILE_LINE_CHARS = 90

@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from assistant.jobs.base import JobContext
-from assistant.jobs.support import content_words, overlap
+from assistant.memory.support import content_words, overlap
 
 log = logging.getLogger(__name__)
 

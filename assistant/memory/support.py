@@ -1,12 +1,16 @@
 """Does a line say only what its cited memories say? A cheap keyword check, no model needed.
 
-Used to drop summaries, thoughts and profile lines a small model invented. Two rules, both must hold:
+Used to drop extracted facts, summaries, thoughts and profile lines a small model invented. Two rules, both must
+hold:
 - overlap: most content words of the line (stemmed crudely) appear in the cited texts, a tolerance for paraphrase;
 - specifics: every name, number and negation in the line appears in the cited texts, no tolerance. A paraphrase
   may change a verb, but "Owns a yacht in Monaco", "is 25 years old" or "Melanie paints" (when only Caroline's
   note says so) must not slip through on the strength of its other words.
 
-And, for thoughts, is a line an insight or only a copy of one note (`echoes`)?
+And two signs of a model that copied or looped instead of stating something: a line in the first or second
+person (`in_person`: a quoted turn of dialogue, "I love painting!", not "Caroline loves painting"), and a line
+that repeats a run of its own words (`repeats_itself`: "a game of the game of the game"). For thoughts: is a
+line an insight or only a copy of one note (`echoes`)?
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ _NEGATED = re.compile(r"\b(" + "|".join(sorted(NEGATIONS)) + r")\b|n['’]t\b", 
 # "1. ", "2) ", "- ", "* ", quotes and a "Speaker: " lead-in: wrapping a model puts around a copied note.
 _LEAD_IN = re.compile(r"^\s*(?:(?:\d+[.)]|[-*•]|[\"'“‘])\s*)+")
 _SPEAKER = re.compile(r"^\s*[A-Z][\w'’]*(?: [A-Z][\w'’]*)?:\s+")  # "Melanie: ", "Mary Ann: "
+_PERSONAL = re.compile(r"\b(i|i'm|i've|me|my|mine|we|our|us|you|your|yours)\b", re.IGNORECASE)
+LOOP_RUN = 3  # a run of this many words said twice in one line: the model looped
 ECHO_CONTAINMENT = 0.8  # this share of a thought's content words inside one note: it only restates that note
 ECHO_RUN = 6  # this many consecutive words shared with one note: it quotes that note
 # Words a profile or insight line adds around the facts without adding a claim.
@@ -77,6 +83,18 @@ def missing_specifics(line: str, sources: Iterable[str]) -> list[str]:
 def supported(line: str, sources: list[str], min_overlap: float) -> bool:
     """The cited texts say this line: enough of its words, and all of its names, numbers and negations."""
     return bool(sources) and overlap(line, sources) >= min_overlap and not missing_specifics(line, sources)
+
+
+def in_person(line: str) -> bool:
+    """First- or second-person words: a quote of someone, not a statement about them."""
+    return bool(_PERSONAL.search(line))
+
+
+def repeats_itself(line: str) -> bool:
+    """The line says the same run of LOOP_RUN words twice (case and punctuation ignored)."""
+    words = _WORD.findall(line.lower())
+    runs = [tuple(words[i:i + LOOP_RUN]) for i in range(len(words) - LOOP_RUN + 1)]
+    return len(set(runs)) < len(runs)
 
 
 def strip_lead_in(text: str) -> str:
