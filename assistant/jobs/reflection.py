@@ -2,7 +2,7 @@
 profile lines, each citing the memories it came from. Output is schema-constrained and short (prompts and
 schemas in reflection_prompts.py), and every line faces the same rules before it is stored (`_verdict`):
 - supported: its cited memories contain enough of its words and all its names, numbers and negations
-  (support.py; profile lines, which restate one memory, need more of their words than thoughts);
+  (assistant/memory/support.py; profile lines, which restate one memory, need more of their words than thoughts);
 - not a quote: no first- or second-person words (a copied turn of dialogue, not a statement about someone);
 - thoughts only: not a copy of any one memory, however numbered or quoted, and drawn from two memories at least.
 What fails is counted and dropped, never stored.
