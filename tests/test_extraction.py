@@ -173,6 +173,26 @@ def test_facts_not_grounded_in_the_turn_are_dropped_with_the_reason(app, invente
     assert "dropped or changed 1" in _ledger(app, "extract")[0][1]
 
 
+@pytest.mark.parametrize("slot, why", [
+    ("sister_ana.job", "names 'sister_ana', which the fact does not"),  # the prompt example's key, copied
+    ("family.family.family", "repeats itself"),  # a small model looping inside the key
+    ("user.employer", None),  # "user" is every fact's owner
+    ("sister.job", None),  # named in the fact
+])
+def test_a_slot_key_must_belong_to_someone_the_fact_names(app, slot, why):
+    """A wrong key would supersede the fact that last held it, so it is cleared; the fact stays."""
+    app.memory.remember("The user's sister works as a teacher.", slot_key="sister.job", at=datetime(2025, 1, 1))
+    _turn(app, "My sister became a nurse at the hospital.")
+    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [
+        fact("The user's sister became a nurse at the hospital.", slot=slot)]}))
+    new = next(f for f in _facts(app) if "nurse" in f.text)
+    assert new.slot_key == (None if why else slot)
+    reason = _ledger(app, "extract")[0][1]
+    assert (f"slot key {slot!r} {why}; fact kept without it" in reason) if why else ("slot key" not in reason)
+    teacher_status = "superseded" if slot == "sister.job" else "active"
+    assert [f.text for f in _facts(app, teacher_status) if "teacher" in f.text]
+
+
 def test_a_turn_with_no_facts_is_done_and_says_so(app):
     _turn(app, "Hello there!", "Hi!")
     app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": []}))

@@ -8,8 +8,9 @@ that the job is marked failed and the ledger says why. The episode is never touc
 The model answers under a JSON schema (every array has maxItems, every string maxLength); its output is then
 checked again here, because a small model gives schema-valid nonsense: facts that copy the prompt's example, quote
 the turn, loop, or are not grounded in the turn (a name, number or negation it does not hold, or too few of its
-words: assistant/memory/support.py) are dropped, slot keys that are not `word.word` are cleared, and time expressions
-are resolved to absolute dates by `assistant.memory.dates` relative to when the turn was said, not by the model.
+words: assistant/memory/support.py) are dropped; slot keys that are not `word.word`, loop, or belong to someone
+the fact does not name are cleared (slot_key_problem); time expressions are resolved to absolute dates by
+`assistant.memory.dates` relative to when the turn was said, not by the model.
 Facts are written through the normal write path (duplicates, supersession, plugin checks) and linked
 `derived_from` their episode.
 """
@@ -29,7 +30,7 @@ from sqlalchemy import func, select, update
 from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.memory import ledger
 from assistant.memory.dates import resolve_when, with_absolute_date
-from assistant.memory.support import in_person, missing_specifics, overlap, repeats_itself
+from assistant.memory.support import in_person, missing_specifics, overlap, repeats_itself, stem
 from assistant.memory.text_rules import text_hash
 from storage.models import ExtractionJob, Memory
 from storage.timeutil import as_utc, utcnow
@@ -153,8 +154,9 @@ def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
             dropped.append(f"not grounded in the turn ({why}): {text[:80]!r}")
             continue
         slot = raw["slot_key"].strip().casefold()
-        if slot and not _SLOT_KEY.match(slot):
-            dropped.append(f"slot key {slot[:40]!r} is not of the form subject.attribute; fact kept without it")
+        problem = slot_key_problem(slot, text) if slot else None
+        if problem:
+            dropped.append(f"slot key {slot[:40]!r} {problem}; fact kept without it")
             slot = ""
         when: dict[str, Any] = {}
         valid_from = as_utc(said_at)
@@ -172,6 +174,24 @@ def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
         facts.append(ExtractedFact(text=text, subject=raw["subject"].strip() or None,
                                    slot_key=slot or None, valid_from=valid_from, when=when))
     return facts, dropped
+
+
+def slot_key_problem(slot: str, text: str) -> str | None:
+    """Why a fact's slot key cannot be trusted, or None. A wrong key is worse than none: it supersedes
+    whatever fact last held that key. Small models loop inside keys ("family.family.family") and copy the
+    example's keys onto unrelated facts ("sister_ana.job" on a fact about a painting), so the key's owner
+    ("sister_ana"; "user" always fits) must be named in the fact's text (the subject field is copied from the
+    example as readily as the key). The fact itself is kept either way."""
+    if not _SLOT_KEY.match(slot):
+        return "is not of the form subject.attribute"
+    words = re.split(r"[._]", slot)
+    if len(set(words)) < len(words):
+        return "repeats itself"
+    named = {stem(w) for w in re.findall(r"[^\W_]+", text.casefold())}
+    owner = [w for w in slot.split(".")[0].split("_") if w != "user"]
+    if any(stem(w) not in named for w in owner):
+        return f"names {slot.split('.')[0]!r}, which the fact does not"
+    return None
 
 
 class ExtractionQueue:
