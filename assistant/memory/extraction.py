@@ -30,7 +30,8 @@ from sqlalchemy import func, select, update
 from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.memory import ledger
 from assistant.memory.dates import resolve_when, with_absolute_date
-from assistant.memory.support import in_person, missing_specifics, overlap, repeats_itself, stem
+from assistant.memory.support import (content_words, in_person, missing_specifics, overlap, repeats_itself,
+                                      stem)
 from assistant.memory.text_rules import text_hash
 from storage.models import ExtractionJob, Memory
 from storage.timeutil import as_utc, utcnow
@@ -187,7 +188,7 @@ def slot_key_problem(slot: str, text: str) -> str | None:
     words = re.split(r"[._]", slot)
     if len(set(words)) < len(words):
         return "repeats itself"
-    named = {stem(w) for w in re.findall(r"[^\W_]+", text.casefold())}
+    named = content_words(text)
     owner = [w for w in slot.split(".")[0].split("_") if w != "user"]
     if any(stem(w) not in named for w in owner):
         return f"names {slot.split('.')[0]!r}, which the fact does not"
