@@ -2,9 +2,6 @@
 
 import storage.offline  # noqa: F401  (keep every library off the network before anything else loads)
 
-from importlib.metadata import PackageNotFoundError, version
+from plugins.api import host_version
 
-try:
-    __version__ = version("secondme")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0+source"
+__version__ = host_version()

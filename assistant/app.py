@@ -1,23 +1,44 @@
-"""The composition root: builds every service from the settings. The CLI, GUI and local API all start here."""
+"""The composition root: builds every service from the settings and wires them together. The CLI, the GUI and the
+local API all start here, and nothing else constructs a service.
+
+Each service receives the collaborators it uses in its constructor; none of them knows this class. Heavy parts
+load on first use, behind objects that are cheap to build: the embedder (LazyEmbedder), Chroma (VectorIndex opens
+on first query), the chat model (load_model) and the plugins (loaded at the first write or plugin call).
+"""
 
 from __future__ import annotations
 
 import errno
 import gc
 import logging
-import sqlite3
-from functools import cached_property
+import threading
+from typing import Any
 
-from sqlalchemy.exc import OperationalError
-
+from assistant.chat import ChatService
 from assistant.config import Settings, load_settings
+from assistant.jobs import JobService
+from assistant.llm.worker import ModelWorker
+from assistant.memory.extraction import ExtractionQueue
+from assistant.memory.indexes import IndexKeeper
+from assistant.memory.ledger import Ledger
+from assistant.memory.manager import MemoryManager
+from assistant.memory.recall import Recaller
+from assistant.memory.review import MemoryReview
+from assistant.memory.write_path import WritePath
+from assistant.secrets import SecretStore
+from plugins.api import Candidate, PluginContext, Verdict
+from plugins.manager import PluginHost
+from storage.chat_store import ChatStore
 from storage.db import Database
-from storage.errors import UserError
+from storage.embedder import Embedder, LazyEmbedder, load_embedder
+from storage.errors import DiskFull, ReadOnly, UserError
+from storage.memory_store import MemoryStore
+from storage.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
 
-def _check_writable(settings: Settings) -> None:
+def check_writable(settings: Settings) -> None:
     home = settings.home
     try:
         home.mkdir(parents=True, exist_ok=True)
@@ -26,13 +47,13 @@ def _check_writable(settings: Settings) -> None:
         probe.unlink()
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise UserError(f"The disk holding {home} is full; free some space and try again.") from None
-        raise UserError(
+            raise DiskFull(f"The disk holding {home} is full; free some space and try again.") from None
+        raise ReadOnly(
             f"Cannot write to the data folder {home} ({exc.strerror}); fix its permissions or set SECONDME_HOME."
         ) from None
 
 
-def open_database(settings: Settings, secrets) -> Database:
+def open_database(settings: Settings, secrets: SecretStore) -> Database:
     """The database, encrypted with the data key when encryption is on; migrated to the newest schema.
 
     A lock file serialises first start-ups: two processes must never each create a data key for one database.
@@ -54,84 +75,100 @@ def open_database(settings: Settings, secrets) -> Database:
     return db
 
 
+def default_embedder(settings: Settings) -> Embedder:
+    s = settings
+    return LazyEmbedder(lambda: load_embedder(s.embedder, threads=s.threads, model_path=s.embedder_model_path,
+                                              tokenizer_path=s.embedder_tokenizer_path, cache_dir=s.cache_dir),
+                        name=s.embedder)
+
+
 class App:
     """Owns the database, the embedder, the indexes and the services built on them.
 
-    Heavy parts (embedder, Chroma, the chat model) load lazily on first use, so quick commands stay quick.
+    `embedder`, `llm` and `plugins` may be handed in (tests share one loaded model; the CLI loads plugins before
+    it parses the command line); otherwise the settings say what to load.
     """
 
-    def __init__(self, settings: Settings | None = None):
-        self.settings = settings or load_settings()
-        _check_writable(self.settings)
-        self.db = open_database(self.settings, self.secrets)
-        from assistant.memory import MemoryManager
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None,
+                 llm: Any = None, plugins: PluginHost | None = None):
+        self.settings = s = settings or load_settings()
+        check_writable(s)
+        self.secrets = SecretStore(s.home, s.config_dir, s.secrets_backend)
+        self.db = open_database(s, self.secrets)
+        self.embedder: Embedder = embedder or default_embedder(s)
+        self.vector_index = VectorIndex(s.chroma_path)
+        self._llm = llm
+        self._owns_llm = llm is None  # a model handed in belongs to whoever made it
+        self._llm_lock = threading.Lock()
+        self._plugins = plugins
+        self._plugins_lock = threading.RLock()
 
-        self.memory = MemoryManager(self)
+        store = MemoryStore(self.db)
+        indexes = IndexKeeper(store, self.vector_index, self.embedder, s.embedder)
+        write_path = WritePath(self.db, store, self.embedder, self.vector_index, self._check_memory, s)
+        self.memory = MemoryManager(
+            self.db, store, write_path,
+            recaller=Recaller(self.db, store, self.vector_index, self.embedder, s),
+            ledger=Ledger(self.db, indexes.sync_vectors),
+            indexes=indexes,
+            extraction_queue=ExtractionQueue(self.db, write_path.write, s),
+            settings=s,
+        )
+        self.review = MemoryReview(self.db, self.memory)
+        self.chat = ChatService(ChatStore(self.db), self.memory, self._load_llm, self._on_turn, s)
+        self.jobs = JobService(self.db, self.memory, self.vector_index, self.embedder, s, load_model=self._load_llm)
         # Replay vector writes a crash left in the outbox (one cheap query when there are none).
-        self.memory.sync_vector_index()
+        indexes.sync_vectors()
 
-    @cached_property
-    def secrets(self):
-        from assistant.secrets import SecretStore
-
-        s = self.settings
-        return SecretStore(s.home, s.config_dir, s.secrets_backend)
-
-    @cached_property
-    def embedder(self):
-        from storage.embedder import load_embedder
-
-        s = self.settings
-        return load_embedder(s.embedder, threads=s.threads, model_path=s.embedder_model_path,
-                             tokenizer_path=s.embedder_tokenizer_path, cache_dir=s.cache_dir)
-
-    @cached_property
-    def vector_index(self):
-        from storage.vector_index import VectorIndex
-
-        return VectorIndex(self.settings.chroma_path, dim=self.embedder.dim)
-
-    @cached_property
-    def llm(self):
+    # -- the heavy parts, loaded on first use ------------------------------------------------------
+    @property
+    def llm(self) -> Any:
         """The chat model on its own thread (loads on first use; a bad file raises a one-line UserError)."""
-        from assistant.llm.catalog import active_model_path
-        from assistant.llm.runtime import LlamaRuntime
-        from assistant.llm.worker import ModelWorker
+        return self._load_llm()
 
-        s = self.settings
-        path = active_model_path(s)
-        return ModelWorker(lambda: LlamaRuntime(
-            path, context_size=s.context_size, threads=s.threads, gpu_layers=s.gpu_layers,
-            temperature=s.temperature, max_tokens=s.max_tokens, template_fallback=s.chat_template_fallback))
+    def _load_llm(self) -> Any:
+        with self._llm_lock:
+            if self._llm is None:
+                from assistant.llm.catalog import active_model_path
+                from assistant.llm.runtime import LlamaRuntime
 
-    @cached_property
-    def chat(self):
-        from assistant.chat import ChatService
+                s = self.settings
+                path = active_model_path(s)
+                self._llm = ModelWorker(lambda: LlamaRuntime(
+                    path, context_size=s.context_size, threads=s.threads, gpu_layers=s.gpu_layers,
+                    temperature=s.temperature, max_tokens=s.max_tokens, template_fallback=s.chat_template_fallback))
+            return self._llm
 
-        return ChatService(self)
+    @property
+    def plugins(self) -> PluginHost:
+        """Every plugin, loaded and started on first use."""
+        with self._plugins_lock:
+            if self._plugins is None:
+                host = PluginHost(disabled=self.settings.disabled_plugins)
+                host.load_all(self.settings.plugins_dir)
+                self._plugins = host
+            if not self._plugins.started:
+                self._plugins.startup(self.plugin_context())
+            return self._plugins
 
-    @cached_property
-    def plugins(self):
-        from plugins.manager import PluginHost
+    def plugin_context(self) -> PluginContext:
+        return PluginContext(settings=self.settings, data_dir=self.settings.home,
+                             logger=logging.getLogger("secondme.plugins"), memory=self.memory,
+                             embed=self.embedder.embed)
 
-        host = PluginHost(disabled=self.settings.disabled_plugins)
-        host.load_all(self.settings.plugins_dir)
-        host.startup(self)
-        return host
+    def _check_memory(self, candidate: Candidate, context: dict[str, Any]) -> Verdict:
+        return self.plugins.check_memory(candidate, context)
 
-    @cached_property
-    def jobs(self):
-        """Scheduled upkeep (consolidation, reflection, forgetting); start() runs the background scheduler."""
-        from assistant.jobs import JobService
+    def _on_turn(self, turn: dict[str, Any]) -> None:
+        self.plugins.on_turn(turn)
 
-        return JobService(self)
-
+    # -- long-running front ends -----------------------------------------------------------------
     def start_background_work(self) -> None:
         """For the long-running front ends (desktop app, `secondme serve`, `secondme chat`): the upkeep
         scheduler and the fact-extraction worker. One-shot commands leave queued extraction for the next
         long-running one (or `secondme extract`)."""
         if self.settings.extract_facts:
-            self.memory.extraction_queue.start_worker(lambda: self.llm)
+            self.memory.extraction_queue.start_worker(self._load_llm)
         self.jobs.start()
 
     def warm_up(self) -> None:
@@ -147,39 +184,17 @@ class App:
         gc.freeze()
 
     def close(self) -> None:
-        if "extraction_queue" in self.memory.__dict__:
-            self.memory.extraction_queue.stop_worker()
-        if "jobs" in self.__dict__:
-            self.jobs.shutdown()
-        if "plugins" in self.__dict__:
-            self.plugins.shutdown(self)
-        if "llm" in self.__dict__:
-            self.llm.close()
+        self.memory.extraction_queue.stop_worker()
+        self.jobs.shutdown()
+        if self._plugins is not None:
+            self._plugins.shutdown()
+        if self._owns_llm and self._llm is not None:
+            self._llm.close()
         self.memory.recaller.close()
         self.db.dispose()
 
-    def __enter__(self) -> "App":
+    def __enter__(self) -> App:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def storage_error_message(exc: BaseException) -> str | None:
-    """A one-line, actionable message for the storage failures a user can fix, else None."""
-    orig = getattr(exc, "orig", exc)
-    text = str(orig).lower()
-    if isinstance(orig, (sqlite3.OperationalError, OperationalError)) or isinstance(exc, OperationalError):
-        if "readonly" in text or "read-only" in text:
-            return "The database is read-only; fix the permissions of the data folder or set SECONDME_HOME."
-        if "disk is full" in text or "database or disk is full" in text:
-            return "The disk is full; free some space and try again (nothing stored was lost)."
-        if "locked" in text:
-            return "The database is busy in another secondme process; try again in a moment."
-    if isinstance(orig, OSError) and orig.errno == errno.ENOSPC:
-        return "The disk is full; free some space and try again (nothing stored was lost)."
-    if "disk is full" in text or "no space left on device" in text:  # Chroma's own SQLite and HNSW files too
-        return "The disk is full; free some space and try again (nothing stored was lost)."
-    if "not a database" in text:
-        return "The database file is damaged or encrypted with another key; restore a backup or set SECONDME_HOME."
-    return None

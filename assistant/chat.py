@@ -15,57 +15,26 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from sqlalchemy import func, select, text
-
-from assistant.llm.protocol import LLMError
-from assistant.memory.records import RecallHit
+from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.prompt import BuiltPrompt, Turn, build_prompt
-from storage.errors import NotFound, UserError
-from storage.keyword_index import match_expression, query_terms
-from storage.models import Message, Session
-from storage.timeutil import utcnow
+from storage.chat_store import DEFAULT_TITLE, ChatStore, MessageHit, MessageInfo, SessionInfo
+from storage.enums import MemoryKind, MemoryStatus
+from storage.errors import UserError
+from storage.records import RecallHit
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from assistant.config import Settings
+    from assistant.memory.manager import MemoryManager
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TITLE = "New chat"
-TITLE_LENGTH = 60
+__all__ = ["DEFAULT_TITLE", "ChatService", "MessageHit", "MessageInfo", "SessionInfo", "TurnResult"]
+
 # Room kept free at the end of the context beyond the answer, against template tokens the estimate missed.
 SAFETY_MARGIN_TOKENS = 16
 ExportFormat = Literal["markdown", "json"]
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    id: int
-    title: str
-    created_at: datetime
-    updated_at: datetime
-    message_count: int
-
-
-@dataclass(frozen=True)
-class MessageInfo:
-    id: int
-    session_id: int
-    role: str  # user | assistant
-    text: str
-    created_at: datetime
-    partial: bool = False  # an answer stopped before it was finished
-    error: str | None = None  # why the model gave no answer to this user message
-    recalled_ids: tuple[int, ...] = ()  # memories shown to the model for this answer
-
-
-@dataclass(frozen=True)
-class MessageHit:
-    message_id: int
-    session_id: int
-    session_title: str
-    role: str
-    snippet: str  # the matching words in [brackets]
-    created_at: datetime
+# Told after each finished turn (PluginHost.on_turn): {"session_id", "user", "assistant", "memory_ids", "episode_id"}.
+OnTurn = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -86,50 +55,35 @@ class TurnResult:
         }
 
 
-def _message_info(m: Message) -> MessageInfo:
-    meta = m.meta or {}
-    return MessageInfo(id=m.id, session_id=m.session_id, role=m.role, text=m.text, created_at=m.created_at,
-                       partial=bool(meta.get("partial")), error=meta.get("error"),
-                       recalled_ids=tuple(meta.get("recalled_ids", ())))
-
-
 class ChatService:
-    def __init__(self, app: "App"):
-        self.app = app
+    def __init__(self, store: ChatStore, memory: MemoryManager, load_model: Callable[[], LanguageModel],
+                 on_turn: OnTurn, settings: Settings):
+        self.store = store
+        self.memory = memory
+        # The chat model, loaded on first use (a bad model file is a UserError then, not at start-up).
+        self.load_model = load_model
+        self.on_turn = on_turn
+        self.settings = settings
         # "Pause memory" (the tray): chat goes on, but rounds are not kept as episode memories meanwhile.
         self.memory_paused = False
-        self.db = app.db
-        self.settings = app.settings
+
+    def warm_up(self) -> None:
+        """Load the model now (the window does it in the background right after it shows)."""
+        self.load_model()
 
     # -- sessions -------------------------------------------------------------------------------
     def new_session(self, title: str | None = None) -> SessionInfo:
-        with self.db.session() as s:
-            row = Session(title=self._clean_title(title) if title else DEFAULT_TITLE)
-            s.add(row)
-            s.flush()
-            return SessionInfo(row.id, row.title, row.created_at, row.updated_at, 0)
+        return self.store.new_session(title)
 
     def list_sessions(self) -> list[SessionInfo]:
         """Most recently used first."""
-        with self.db.session() as s:
-            counts = (select(Message.session_id, func.count(Message.id).label("n"))
-                      .group_by(Message.session_id).subquery())
-            rows = s.execute(select(Session, func.coalesce(counts.c.n, 0))
-                             .outerjoin(counts, counts.c.session_id == Session.id)
-                             .order_by(Session.updated_at.desc(), Session.id.desc()))
-            return [SessionInfo(r.id, r.title, r.created_at, r.updated_at, n) for r, n in rows]
+        return self.store.list_sessions()
 
     def get_session(self, session_id: int) -> SessionInfo:
-        with self.db.session() as s:
-            row = self._session(s, session_id)
-            n = s.scalar(select(func.count(Message.id)).where(Message.session_id == session_id)) or 0
-            return SessionInfo(row.id, row.title, row.created_at, row.updated_at, n)
+        return self.store.get_session(session_id)
 
     def rename_session(self, session_id: int, title: str) -> SessionInfo:
-        with self.db.session() as s:
-            row = self._session(s, session_id)
-            row.title = self._clean_title(title)
-            row.updated_at = utcnow()
+        self.store.rename_session(session_id, title)
         return self.get_session(session_id)
 
     def delete_session(self, session_id: int) -> None:
@@ -137,36 +91,14 @@ class ChatService:
 
         Memories made from it stay: they are the memory's to keep or forget (`secondme memories delete`).
         """
-        with self.db.session() as s:
-            s.delete(self._session(s, session_id))
-            s.flush()
-            # FTS5 keeps a deleted row's terms until its segments merge; merging now drops them.
-            s.execute(text("INSERT INTO message_fts(message_fts) VALUES ('optimize')"))
-        self.db.checkpoint()
+        self.store.delete_session(session_id)
 
     def messages(self, session_id: int) -> list[MessageInfo]:
-        with self.db.session() as s:
-            self._session(s, session_id)
-            rows = s.scalars(select(Message).where(Message.session_id == session_id).order_by(Message.id))
-            return [_message_info(m) for m in rows]
+        return self.store.messages(session_id)
 
     def search_messages(self, query: str, limit: int = 50) -> list[MessageHit]:
         """Full-text search (FTS5, BM25) over every message of every session, best match first."""
-        terms = query_terms(query or "")
-        if not terms:
-            raise UserError("Nothing to search for; give one or more words.")
-        if limit < 1:
-            raise UserError("The limit must be at least 1.")
-        with self.db.session() as s:
-            found = s.execute(text(
-                "SELECT rowid, snippet(message_fts, 0, '[', ']', '…', 12) FROM message_fts "
-                "WHERE message_fts MATCH :q ORDER BY bm25(message_fts) LIMIT :limit"),
-                {"q": match_expression(terms), "limit": limit}).all()
-            rows = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_([r[0] for r in found])))}
-            titles = dict(s.execute(select(Session.id, Session.title).where(
-                Session.id.in_({m.session_id for m in rows.values()}))).all())
-            return [MessageHit(i, rows[i].session_id, titles[rows[i].session_id], rows[i].role, snippet,
-                               rows[i].created_at) for i, snippet in found if i in rows]
+        return self.store.search_messages(query, limit)
 
     # -- one turn -------------------------------------------------------------------------------
     def send(self, session_id: int, text: str, *, on_token: Callable[[str], None] | None = None,
@@ -177,7 +109,7 @@ class ChatService:
             raise UserError("The message is empty; type a question or something to remember.")
         started = time.perf_counter()
         history = self._history(session_id)  # also checks the session exists
-        user_id = self._store(session_id, "user", question, {}, retitle=True)
+        user_id = self.store.add_message(session_id, "user", question, {}, retitle=True)
         return self._answer(session_id, question, user_id, history, on_token, should_stop, started)
 
     def regenerate(self, session_id: int, *, on_token: Callable[[str], None] | None = None,
@@ -206,7 +138,7 @@ class ChatService:
                 started: float, replacing: MessageInfo | None = None) -> TurnResult:
         """Recall, prompt, stream and store the answer to the stored user message `user_id`."""
         try:
-            hits = self.app.memory.recall(question, k=self.settings.recall_k)
+            hits = self.memory.recall(question, k=self.settings.recall_k)
             # The round being answered again must not come back as a memory: its old answer would be copied.
             old_round = [] if replacing is None else [Turn(question, replacing.text, (user_id, replacing.id))]
             hits = _not_in_history(hits, history + old_round)
@@ -224,32 +156,32 @@ class ChatService:
         prompt_tokens = self._prompt_tokens(prompt)
         timings = {"first_token_s": round(first_token_s, 4) if first_token_s is not None else None,
                    "total_s": round(total_s, 4), "prompt_tokens": prompt_tokens,
-                   "generated_tokens": self.app.llm.count_tokens(answer) if answer else 0}
+                   "generated_tokens": self.load_model().count_tokens(answer) if answer else 0}
         used = [h for h in hits if h.memory.id in set(prompt.memory_ids)]
         meta = {"partial": stopped, "recalled_ids": prompt.memory_ids, "timings": timings,
-                "model": self.app.llm.name}
+                "model": self.load_model().name}
         if replacing is None:
-            assistant_id = self._store(session_id, "assistant", answer, meta)
+            assistant_id = self.store.add_message(session_id, "assistant", answer, meta)
         else:
             assistant_id = replacing.id
-            self._replace_answer(session_id, assistant_id, answer, meta)
+            self.store.replace_answer(session_id, assistant_id, answer, meta)
             # The old round's episode holds an answer the chat no longer shows: out of recall, not lost.
-            self.app.memory.forget_turn(session_id, [user_id, assistant_id], reason="the answer was regenerated")
+            self.memory.forget_turn(session_id, [user_id, assistant_id], reason="the answer was regenerated")
         if not self.memory_paused:
-            episode = self.app.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
+            episode = self.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
             # Plugins hear about every finished turn (a plugin that raises is disabled, never fatal).
-            self.app.plugins.on_turn({"session_id": session_id, "user": question, "assistant": answer,
+            self.on_turn({"session_id": session_id, "user": question, "assistant": answer,
                                       "memory_ids": list(prompt.memory_ids), "episode_id": episode.id})
         if prompt.memory_ids:
-            self.app.memory.reinforce(prompt.memory_ids)
+            self.memory.reinforce(prompt.memory_ids)
         return TurnResult(session_id=session_id, user_message_id=user_id, assistant_message_id=assistant_id,
                           answer=answer, recalled=used, timings=timings, stopped=stopped)
 
     def _prompt(self, question: str, history: list[Turn], hits: list[RecallHit]) -> BuiltPrompt:
-        llm = self.app.llm
+        llm = self.load_model()
         reply = min(self.settings.max_tokens, llm.context_size // 2)
         budget = llm.context_size - reply - SAFETY_MARGIN_TOKENS
-        profile = [m.text for m in self.app.memory.list(kind="profile", status="active", limit=20)]
+        profile = [m.text for m in self.memory.list(kind=MemoryKind.PROFILE, status=MemoryStatus.ACTIVE, limit=20)]
         profile.reverse()  # oldest first: a stable prefix for the KV cache
         for _ in range(3):
             prompt = build_prompt(system=self.settings.system_prompt, profile=profile, history=history,
@@ -262,7 +194,7 @@ class ChatService:
         return prompt
 
     def _prompt_tokens(self, prompt: BuiltPrompt) -> int | None:
-        counter = getattr(self.app.llm, "count_prompt_tokens", None)
+        counter = getattr(self.load_model(), "count_prompt_tokens", None)
         return counter(prompt.messages) if counter else prompt.estimated_tokens
 
     def _stream(self, prompt: BuiltPrompt, on_token, should_stop) -> tuple[str, float | None, bool]:
@@ -270,7 +202,7 @@ class ChatService:
         first_token_s = None
         started = time.perf_counter()
         stopped = False
-        for piece in self.app.llm.stream_chat(prompt.messages, max_tokens=self.settings.max_tokens,
+        for piece in self.load_model().stream_chat(prompt.messages, max_tokens=self.settings.max_tokens,
                                               temperature=self.settings.temperature, should_stop=should_stop):
             if first_token_s is None:
                 first_token_s = time.perf_counter() - started
@@ -284,36 +216,13 @@ class ChatService:
     def _history(self, session_id: int) -> list[Turn]:
         return _turns(self.messages(session_id))
 
-    def _store(self, session_id: int, role: str, body: str, meta: dict, retitle: bool = False) -> int:
-        with self.db.session() as s:
-            row = self._session(s, session_id)
-            msg = Message(session_id=session_id, role=role, text=body, meta=meta)
-            s.add(msg)
-            row.updated_at = utcnow()
-            if retitle and row.title == DEFAULT_TITLE:
-                row.title = self._clean_title(body)
-            s.flush()
-            return msg.id
-
     def _mark_failed(self, message_id: int, reason: str) -> None:
-        with self.db.session() as s:
-            msg = s.get(Message, message_id)
-            msg.meta = {**(msg.meta or {}), "error": reason}
+        self.store.update_meta(message_id, {"error": reason})
         log.warning("chat turn failed, message %d kept: %s", message_id, reason)
 
     def _clear_error(self, message_id: int) -> None:
         """A question the model failed on once, answered now."""
-        with self.db.session() as s:
-            msg = s.get(Message, message_id)
-            msg.meta = {k: v for k, v in (msg.meta or {}).items() if k != "error"}
-
-    def _replace_answer(self, session_id: int, message_id: int, body: str, meta: dict) -> None:
-        with self.db.session() as s:
-            msg = s.get(Message, message_id)
-            msg.text = body  # the FTS5 update trigger keeps chat search in step
-            msg.meta = {**meta, "regenerated": int((msg.meta or {}).get("regenerated", 0)) + 1}
-            msg.created_at = utcnow()
-            self._session(s, session_id).updated_at = utcnow()
+        self.store.update_meta(message_id, drop=("error",))
 
     # -- export ---------------------------------------------------------------------------------
     def export_session(self, session_id: int, fmt: ExportFormat = "markdown") -> str:
@@ -340,21 +249,6 @@ class ChatService:
             "messages": [{**asdict(m), "created_at": m.created_at.isoformat(), "recalled_ids": list(m.recalled_ids)}
                          for m in self.messages(session_id)],
         }
-
-    # -- helpers --------------------------------------------------------------------------------
-    @staticmethod
-    def _session(s, session_id: int) -> Session:
-        row = s.get(Session, session_id)
-        if row is None:
-            raise NotFound(f"No chat session with id {session_id}; list them with: secondme sessions list")
-        return row
-
-    @staticmethod
-    def _clean_title(title: str) -> str:
-        line = " ".join((title or "").split())
-        if not line:
-            raise UserError("The title is empty; give the session a name.")
-        return line if len(line) <= TITLE_LENGTH else line[: TITLE_LENGTH - 1] + "…"
 
 
 def _turns(messages: list[MessageInfo]) -> list[Turn]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from assistant.llm.protocol import ChatMessage, ContextOverflowError
-from assistant.memory.records import RecallHit
+from storage.records import RecallHit
 
 MEMORIES_OPEN = "<recalled_memories>"
 MEMORIES_CLOSE = "</recalled_memories>"

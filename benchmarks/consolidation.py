@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.locomo_retrieval import DATA, normalise_evidence, sessions_of, turn_text  # noqa: E402
+from storage.records import NewMemory
 
 KS = (5, 10)
 
@@ -51,7 +52,7 @@ def ingest(app, sample, kind: str) -> dict[int, set[str]]:
             s.add(row)
             s.flush()
             session_id = row.id
-        items = [dict(text=turn_text(t), kind=kind, source="user", at=date, session_id=session_id,
+        items = [NewMemory(text=turn_text(t), kind=kind, source="user", at=date, session_id=session_id,
                       provenance={"dia_id": t["dia_id"], "speaker": t["speaker"]}) for t in turns]
         for turn, outcome in zip(turns, app.memory.write(items, reason="LoCoMo ingest")):
             if outcome.record is not None:
@@ -103,8 +104,7 @@ def run_conversation(sample, embedder, kind: str, use_llm: bool) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="secondme-consolidation-") as home:
         os.environ["SECONDME_HOME"] = home
-        app = App()
-        app.__dict__["embedder"] = embedder
+        app = App(embedder=embedder)
         app.settings.jobs_use_llm = use_llm
         started = time.perf_counter()
         owner = ingest(app, sample, kind)

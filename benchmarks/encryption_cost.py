@@ -92,10 +92,9 @@ def open_app(home: Path, mode: str, embedder):
     if build == "sqlcipher" and not encrypted:
         storage.db.driver = lambda _encrypted: real_driver(True)  # the engine keeps the module it was given
     try:
-        app = App(Settings(home=home, encrypt_database=encrypted, secrets_backend="file"))
+        app = App(Settings(home=home, encrypt_database=encrypted, secrets_backend="file"), embedder=embedder)
     finally:
         storage.db.driver = real_driver
-    app.__dict__["embedder"] = embedder
     return app
 
 

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from storage.records import NewMemory  # noqa: E402
 
 START = datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)
 WORDS = ("garden invoice dentist concert sister recipe train passport meeting bicycle library yoga budget "
@@ -105,8 +106,7 @@ def run_app(plan: Plan, days: int, embedder) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="secondme-forgetting-") as home:
         os.environ["SECONDME_HOME"] = home
-        app = App()
-        app.__dict__["embedder"] = embedder
+        app = App(embedder=embedder)
         app.settings.jobs_use_llm = False
         ids: list[int] = []
         last_recall: dict[int, datetime] = {}
@@ -121,7 +121,7 @@ def run_app(plan: Plan, days: int, embedder) -> dict:
             with time_machine.travel(now, tick=False):
                 new = by_day.get(day, [])
                 if new:
-                    outcomes = app.memory.write([dict(
+                    outcomes = app.memory.write([NewMemory(
                         text=f"Day {day} note {i}: {' '.join(random.Random(i).sample(WORDS, 4))} ({i})",
                         importance=plan.importance[i]) for i in new], reason="simulated day")
                     for i, outcome in zip(new, outcomes):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from storage.records import NewMemory  # noqa: E402
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "memoryagentbench" / "factconsolidation_official_6k.json"
 QUICK_QUESTIONS = 30
 START = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
 
         app = App()
         parses = {n: parse_slot(t) for n, t in facts}
-        items = [dict(text=t, kind="fact", source="document", at=START + timedelta(minutes=n),
+        items = [NewMemory(text=t, kind="fact", source="document", at=START + timedelta(minutes=n),
                       subject=parses[n].subject if parses[n] else None,
                       slot_key=parses[n].slot_key if parses[n] else None, provenance={"fact_no": n})
                  for n, t in facts]

@@ -25,6 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from storage.records import NewMemory  # noqa: E402
 
 FACTS = [
     "My sister Alice lives in Lyon and works as a night-shift nurse at the Edouard Herriot hospital.",
@@ -120,7 +121,7 @@ def main() -> None:
 
     rss_start = rss_mb()
     app = App()
-    app.memory.remember_many([{"text": f} for f in FACTS])
+    app.memory.remember_many([NewMemory(f) for f in FACTS])
     load_start = time.perf_counter()
     llm = app.llm
     load_s = time.perf_counter() - load_start

@@ -32,6 +32,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from storage.records import NewMemory  # noqa: E402
 DATA = REPO.parent / "shared" / "data" / "locomo10.json"
 AUDIT = REPO.parent / "shared" / "data" / "locomo10_audit_errors.json"
 
@@ -174,7 +175,7 @@ def ingest(app, sample: dict[str, Any]) -> tuple[dict[int, str], dict[str, str],
         items = []
         for turn in turns:
             texts[turn["dia_id"]] = turn_text(turn)
-            items.append(dict(text=texts[turn["dia_id"]], kind="episode", source="user", at=when,
+            items.append(NewMemory(text=texts[turn["dia_id"]], kind="episode", source="user", at=when,
                               session_id=session_id,
                               provenance={"dia_id": turn["dia_id"], "speaker": turn["speaker"],
                                           "conversation": sample["sample_id"]}))
@@ -221,8 +222,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     turns = ingested = 0
     for index, sample in enumerate(samples):
         settings = load_settings(home=root / sample["sample_id"], **overrides)
-        app = App(settings)
-        app.__dict__["embedder"] = embedder
+        app = App(settings, embedder=embedder)
         t0 = time.perf_counter()
         if app.memory.count():  # --home pointing at an earlier run: measure recall on what is there
             memory_to_dia, texts, now = reuse(app, sample)

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import storage.offline  # noqa: E402,F401
 from plugins.builtin.poison_features import rule_hits  # noqa: E402
 from poison_data import DATA, LOCOMO_TRAIN_CONVERSATIONS, data_present, held_out, load_examples, locomo_turns  # noqa: E402
+from storage.records import NewMemory
 
 TRUST = {"user": 1.0, "document": 0.6, "api": 0.5}
 
@@ -127,15 +128,14 @@ def poisonedrag_figures(guard, embedder, quick: bool) -> dict:
     out = {}
     for guard_on in (False, True):
         with tempfile.TemporaryDirectory() as home:
-            app = App(Settings(home=Path(home)))
-            app.__dict__["embedder"] = embedder
+            app = App(Settings(home=Path(home)), embedder=embedder)
             adv = [(t, name, item["id"]) for name, item in targets for t in item["adv_texts"]]
             docs = [(t, None, None) for t in benign] + adv
             records = []
             for start in range(0, len(docs), 256):
                 chunk = docs[start:start + 256]
                 records += app.memory.remember_many(
-                    [dict(text=t, kind="fact", source="document",
+                    [NewMemory(text=t, kind="fact", source="document",
                           provenance={"poisonedrag": qid} if qid else {}) for t, _, qid in chunk],
                     reason="benchmark document")
             quarantined_adv = quarantined_benign = 0

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.locomo_retrieval import DATA, sessions_of, turn_text  # noqa: E402
+from storage.records import NewMemory
 
 
 def ingest_sessions(app, sample, sessions) -> None:
@@ -37,7 +38,7 @@ def ingest_sessions(app, sample, sessions) -> None:
             s.add(row)
             s.flush()
             session_id = row.id
-        app.memory.write([dict(text=turn_text(t), kind="fact", at=date, session_id=session_id,
+        app.memory.write([NewMemory(turn_text(t), kind="fact", at=date, session_id=session_id,
                                provenance={"dia_id": t["dia_id"], "speaker": t["speaker"]}) for t in turns],
                          reason="LoCoMo ingest")
 

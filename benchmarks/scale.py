@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from storage.records import NewMemory  # noqa: E402
 
 NAMES = ["Anna", "Ben", "Chloe", "Daniel", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal", "Lena",
          "Marta", "Nikos", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wen", "Ximena"]
@@ -48,7 +49,7 @@ def synthetic(n: int, rng: random.Random, offset: int) -> list[dict]:
         when = START + timedelta(minutes=17 * (offset + i))
         text = (f"{rng.choice(NAMES)} {rng.choice(ACTIVITIES)} at {rng.choice(PLACES)} {rng.choice(FEELINGS)} "
                 f"(about {rng.choice(TOPICS)}, note {offset + i}).")
-        items.append(dict(text=text, kind=rng.choice(["episode", "fact"]), at=when,
+        items.append(NewMemory(text=text, kind=rng.choice(["episode", "fact"]), at=when,
                           importance=round(rng.random(), 2)))
     return items
 

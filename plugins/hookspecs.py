@@ -1,4 +1,4 @@
-"""Hook specifications: the whole plugin API. Implement any of these with `@hookimpl` from `plugins.hookspecs`.
+"""Hook specifications: the whole plugin API. Implement any of these with `@hookimpl` from `plugins.api`.
 
 Every hook is optional. Hooks are called with keyword arguments, so an implementation may accept only the
 arguments it needs (pluggy matches them by name).
@@ -8,18 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import pluggy
+from plugins.api import ENTRY_POINT_GROUP, PROJECT, Candidate, PluginContext, Verdict, hookimpl, hookspec
 
-from plugins.api import MemoryCandidate, Verdict
-
-PROJECT = "secondme"
-ENTRY_POINT_GROUP = "secondme.plugins"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
+__all__ = ["ENTRY_POINT_GROUP", "PROJECT", "hookimpl", "hookspec"]
 
 
 @hookspec
-def check_memory(candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict | None:
+def check_memory(candidate: Candidate, context: dict[str, Any]) -> Verdict | None:
     """Judge a memory before it is stored. Return a Verdict, or None to abstain.
 
     `context` holds read-only helpers, e.g. `context["similar"]`: the nearest active memories
@@ -52,10 +47,11 @@ def on_turn(turn: dict[str, Any]) -> None:
 
 
 @hookspec
-def startup(app: Any) -> None:
-    """Called once when the application's plugin host is built; `app` is the composition root."""
+def startup(context: PluginContext) -> None:
+    """Called once when the application's plugin host is built: keep `context` (settings, data folder, logger,
+    memory access, embedder) for later hooks."""
 
 
 @hookspec
-def shutdown(app: Any) -> None:
+def shutdown(context: PluginContext) -> None:
     """Called once when the application closes."""

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import pluggy
 
 from plugins import hookspecs
-from plugins.api import Integration, MemoryCandidate, Tool, Verdict, combine_verdicts
+from plugins.api import Candidate, Integration, PluginContext, Tool, Verdict, combine_verdicts, host_version
 from storage.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,14 @@ def allowed_names() -> set[str] | None:
 
 class PluginHost:
     def __init__(self, disabled: Iterable[str] = ()) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self.pm.add_hookspecs(hookspecs)
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
         self.failed: dict[str, str] = {}
         self.disabled = set(disabled)
         self.info: dict[str, PluginInfo] = {}
         self._tools: dict[str, Tool] | None = None
+        self.context: PluginContext | None = None  # given at startup
+        self.started = False
         self._integrations: dict[tuple[str, str], Integration] | None = None
 
     # -- loading ---------------------------------------------------------------------------------
@@ -65,11 +67,11 @@ class PluginHost:
         if name in self.disabled:
             log.info("plugin %s is disabled in the settings", name)
             return None
-        if self.pm.has_plugin(name) or self.pm.get_plugin(name) is not None:
+        if self._pm.has_plugin(name) or self._pm.get_plugin(name) is not None:
             log.warning("a plugin named %s is already loaded; %s skipped", name, source)
             return None
         try:
-            registered = self.pm.register(plugin, name=name)
+            registered = self._pm.register(plugin, name=name)
         except Exception as exc:  # pluggy validates hook signatures at registration
             self._record_failure(name, version, source, exc)
             return None
@@ -85,7 +87,6 @@ class PluginHost:
 
     def load_builtins(self) -> None:
         from plugins.builtin import BUILTINS
-        from assistant import __version__
 
         for name, value in BUILTINS:
             # The same EntryPoint.load() a third-party plugin goes through.
@@ -94,9 +95,9 @@ class PluginHost:
                 obj = ep.load()
                 plugin = obj() if inspect.isclass(obj) else obj
             except Exception as exc:
-                self._record_failure(name, __version__, "builtin", exc)
+                self._record_failure(name, host_version(), "builtin", exc)
                 continue
-            self.register(plugin, name=name, version=__version__, source="builtin")
+            self.register(plugin, name=name, version=host_version(), source="builtin")
 
     def load_entry_points(self) -> None:
         allowed = allowed_names()
@@ -143,8 +144,8 @@ class PluginHost:
     def call(self, hook: str, **kwargs: Any) -> list[Any]:
         """Call one hook on every plugin, each guarded: a plugin that raises is disabled, the rest still run."""
         results = []
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):  # registration order
-            name = self.pm.get_name(impl.plugin)
+        for impl in reversed(getattr(self._pm.hook, hook).get_hookimpls()):  # registration order
+            name = self._pm.get_name(impl.plugin)
             try:
                 result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             except Exception as exc:
@@ -153,7 +154,7 @@ class PluginHost:
             results.append((name, result))
         return results
 
-    def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any] | None = None) -> Verdict:
+    def check_memory(self, candidate: Candidate, context: dict[str, Any] | None = None) -> Verdict:
         """Every plugin's verdict on the candidate, combined deterministically (see plugins.api)."""
         verdicts = [v if v.plugin else replace(v, plugin=name)
                     for name, v in self.call("check_memory", candidate=candidate, context=context or {})
@@ -172,7 +173,7 @@ class PluginHost:
             self._integrations = {(i.kind, i.name): i for i in found.values()}
         return self._integrations
 
-    def run_integration(self, app: Any, kind: str, name: str, path: Path,
+    def run_integration(self, kind: str, name: str, path: Path,
                         progress: Callable[[int, int], None] | None = None) -> Any:
         """Run the importer or exporter `name`. `progress(done, total)` reaches the ones that take a `progress`
         keyword (the built-in importers do), so a front end can show how far a long import is."""
@@ -181,9 +182,11 @@ class PluginHost:
             names = sorted(n for k, n in found if k == kind)
             raise UserError(f"No {kind}er named '{name}'; available: {', '.join(names) or 'none'}.")
         function = found[(kind, name)].function
+        if self.context is None:
+            raise RuntimeError("run_integration before startup(context)")
         if progress is not None and "progress" in inspect.signature(function).parameters:
-            return function(app, Path(path), progress=progress)
-        return function(app, Path(path))
+            return function(self.context, Path(path), progress=progress)
+        return function(self.context, Path(path))
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> Any:
         import jsonschema
@@ -200,14 +203,21 @@ class PluginHost:
     def on_turn(self, turn: dict[str, Any]) -> None:
         self.call("on_turn", turn=turn)
 
-    def startup(self, app: Any) -> None:
-        self.call("startup", app=app)
+    def startup(self, context: PluginContext) -> None:
+        self.context, self.started = context, True
+        self.call("startup", context=context)
 
-    def shutdown(self, app: Any) -> None:
-        self.call("shutdown", app=app)
+    def shutdown(self) -> None:
+        if self.started:
+            self.started = False
+            self.call("shutdown", context=self.context)
 
     def register_commands(self, cli: Any) -> None:
         self.call("register_commands", cli=cli)
+
+    def get_plugin(self, name: str) -> object | None:
+        """The loaded plugin object registered under `name`, or None (not loaded, disabled or failed)."""
+        return self._pm.get_plugin(name)
 
     def list(self) -> list[PluginInfo]:
         return sorted(self.info.values(), key=lambda i: (i.source != "builtin", i.name))
@@ -215,8 +225,8 @@ class PluginHost:
     # -- internals -------------------------------------------------------------------------------
     def _collect(self, hook: str, kind: type) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
-            plugin_name = self.pm.get_name(impl.plugin)
+        for impl in reversed(getattr(self._pm.hook, hook).get_hookimpls()):
+            plugin_name = self._pm.get_name(impl.plugin)
             collected: list[Any] = []
 
             def register(item: Any, _collected=collected) -> None:
@@ -253,5 +263,5 @@ class PluginHost:
         self.failed[name] = f"{type(exc).__name__}: {exc}"
         if name in self.info:
             self.info[name].status, self.info[name].error = "failed", self.failed[name]
-        self.pm.unregister(plugin)
+        self._pm.unregister(plugin)
         self._tools = self._integrations = None

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.errors import UserError
+from storage.errors import NewerSchema, UserError, WrongKey, translate
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
@@ -165,13 +165,13 @@ class Database:
             current = self.schema_revision()
         except DBAPIError as exc:
             if "not a database" in str(exc.orig) and self.encrypted:
-                raise UserError(
+                raise WrongKey(
                     f"Cannot decrypt the database {self.path}: the data key in the keyring is not the one it was "
                     "encrypted with (or the file is damaged); restore the key or a backup, or set SECONDME_HOME."
                 ) from None
             raise UserError(f"Cannot open the database {self.path}: {exc.orig}. Check the file and its permissions.") from exc
         if current is not None and not _known(script, current):
-            raise UserError(
+            raise NewerSchema(
                 f"The database {self.path} has schema '{current}', newer than this version of secondme knows; "
                 "upgrade secondme, or set SECONDME_HOME to another folder."
             )
@@ -197,6 +197,12 @@ class Database:
                 s.connection(execution_options={READ_ONLY: True})  # seen by _begin
             yield s
             s.commit()
+        except Exception as exc:
+            s.rollback()
+            typed = translate(exc)
+            if typed is None or typed is exc:
+                raise
+            raise typed from exc
         except BaseException:
             s.rollback()
             raise

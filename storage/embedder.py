@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
-from typing import Protocol, Sequence
+import threading
+from typing import Callable, Protocol, Sequence
 
 import storage.offline  # noqa: F401  (sets ORT_DISABLE_TELEMETRY before onnxruntime is imported)
 
@@ -29,6 +30,32 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
+
+
+class LazyEmbedder:
+    """An Embedder that loads its model on first use, so building the services costs nothing until a text is
+    embedded (quick commands such as `memories list` never load onnxruntime). Thread-safe."""
+
+    def __init__(self, load: Callable[[], Embedder], name: str):
+        self._load = load
+        self._loaded: Embedder | None = None
+        self._lock = threading.Lock()
+        self.name = name
+
+    @property
+    def model(self) -> Embedder:
+        with self._lock:
+            if self._loaded is None:
+                self._loaded = self._load()
+                self.name = self._loaded.name
+            return self._loaded
+
+    @property
+    def dim(self) -> int:
+        return self.model.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.embed(texts)
 
 
 def packaged_file(distribution: str, relative_path: str) -> Path:

@@ -8,19 +8,13 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.enums import LinkKind, MemoryKind, MemoryStatus, Source
 from storage.timeutil import UTCDateTime, utcnow
 
-MEMORY_KINDS = ("episode", "fact", "summary", "thought", "profile")
-MEMORY_STATUSES = ("active", "superseded", "quarantined", "archived", "deleted")
-SOURCES = ("user", "assistant", "document", "plugin", "api")
-# "continues": a chunk of a long turn points at the chunk before it.
-LINK_KINDS = ("related", "derived_from", "supersedes", "contradicts", "merged_into", "continues")
-EVENT_OPS = (
-    "add", "update", "supersede", "merge", "quarantine", "release",
-    "forget", "restore", "pin", "unpin", "delete", "link", "reject",
-    "duplicate", "extract", "extract_failed", "undo",
-)
-EXTRACTION_STATUSES = ("pending", "running", "done", "failed")
+MEMORY_KINDS = MemoryKind.values()
+MEMORY_STATUSES = MemoryStatus.values()
+SOURCES = Source.values()
+LINK_KINDS = LinkKind.values()
 
 
 class Base(DeclarativeBase):

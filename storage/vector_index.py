@@ -31,14 +31,30 @@ class VectorIndex:
     reopen never pulls the client from under another thread.
     """
 
-    def __init__(self, path: Path, dim: int):
+    def __init__(self, path: Path):
         self.path = Path(path)
-        self.dim = dim
         self._lock = threading.RLock()
-        self._open()
+        # Chroma opens on first use (about a second at 100k vectors): commands that never search stay quick.
+        self.client = None
         self._generation_file = self.path / GENERATION_FILE
-        self._file_lock = FileLock(str(self.path / (GENERATION_FILE + ".lock")))
-        self._seen = self._generation()
+        self._file_lock: FileLock | None = None
+        self._seen = -1
+
+    @property
+    def is_open(self) -> bool:
+        return self.client is not None
+
+    def open(self) -> None:
+        """Open Chroma now (front ends do it before the first question); later calls do nothing."""
+        with self._lock:
+            self._ensure_open()
+
+    def _ensure_open(self) -> None:
+        if self.client is None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._file_lock = FileLock(str(self.path / (GENERATION_FILE + ".lock")))
+            self._seen = self._generation()
+            self._open()
 
     def _open(self) -> None:
         import chromadb
@@ -74,6 +90,7 @@ class VectorIndex:
         from chromadb.errors import InternalError
 
         with self._lock:
+            self._ensure_open()
             if self._generation() != self._seen:
                 self._reopen()
                 self._seen = self._generation()
@@ -86,6 +103,8 @@ class VectorIndex:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
+        with self._lock:
+            self._ensure_open()
         with self._lock, self._file_lock:
             current = self._generation()
             if current != self._seen:

@@ -20,9 +20,9 @@ def home(tmp_path, monkeypatch) -> Path:
     h = tmp_path / "home"
     monkeypatch.setenv("SECONDME_HOME", str(h))
     monkeypatch.delenv("SECONDME_CONFIG", raising=False)
-    import assistant.cli as cli
+    import assistant.cli.base as cli_base
 
-    monkeypatch.setattr(cli, "_app_instance", None)
+    monkeypatch.setattr(cli_base, "_app_instance", None)
     return h
 
 
@@ -37,8 +37,7 @@ def embedder():
 def app(home, embedder):
     from assistant.app import App
 
-    a = App()
-    a.__dict__["embedder"] = embedder  # share the loaded model across tests
+    a = App(embedder=embedder)  # share the loaded model across tests
     yield a
     a.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import sys
+from storage.records import NewMemory
 
 
 def main(seed: int) -> None:
@@ -32,7 +33,7 @@ def main(seed: int) -> None:
         else:
             texts = [f"crash test {seed}-{n}.{j} tag {rng.getrandbits(40):x}: batch memory about topic {rng.randrange(50)}"
                      for j in range(rng.randint(2, 8))]
-            for record, text in zip(app.memory.remember_many([{"text": t} for t in texts]), texts):
+            for record, text in zip(app.memory.remember_many([NewMemory(t) for t in texts]), texts):
                 print(f"ACK {record.id} {text}", flush=True)
 
 

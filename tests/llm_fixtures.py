@@ -18,10 +18,17 @@ def chat_model():
 
 
 @pytest.fixture
-def chat_app(app, chat_model):
-    """The app with the shared model in place of its own (App.close would otherwise free it)."""
-    app.__dict__["llm"] = chat_model
+def chat_app(home, embedder, chat_model):
+    """The app with the shared model handed in (so App.close leaves it loaded for the next test)."""
+    from assistant.app import App
+
+    app = App(embedder=embedder, llm=chat_model)
     app.settings.max_tokens = 16
     app.settings.temperature = 0.0
     yield app
-    app.__dict__.pop("llm", None)
+    app.close()
+
+
+def use_model(app, model) -> None:
+    """Chat with `model` from now on (a wrapper that records or fails, around the real one)."""
+    app.chat.load_model = lambda: model

@@ -22,8 +22,7 @@ def api_app(home, embedder, monkeypatch):
     monkeypatch.setenv("SECONDME_API_MAX_BODY_BYTES", "2048")
     from assistant.app import App
 
-    a = App()
-    a.__dict__["embedder"] = embedder
+    a = App(embedder=embedder)
     yield a
     a.close()
 
@@ -71,7 +70,7 @@ def test_the_rate_limit_answers_429_with_retry_after(client):
 
 
 def test_chat_completions_answer_with_the_real_model_and_use_memory(client, api_app):
-    from plugins.hookspecs import hookimpl
+    from plugins.api import hookimpl
 
     turns = []
 

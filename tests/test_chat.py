@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from assistant.llm.protocol import ContextOverflowError, LLMError
+from tests.llm_fixtures import use_model
 from storage.errors import NotFound, UserError
 from storage.models import Memory
 
@@ -43,7 +44,7 @@ class FailingModel(RecordingModel):
 def test_a_turn_is_stored_recalled_streamed_remembered_and_reinforced(chat_app):
     fact = chat_app.memory.remember("My sister Alice lives in Lyon and works as a nurse.")
     model = RecordingModel(chat_app.llm)
-    chat_app.__dict__["llm"] = model
+    use_model(chat_app, model)
     session = chat_app.chat.new_session()
     pieces: list[str] = []
     result = chat_app.chat.send(session.id, "Where does my sister Alice live?", on_token=pieces.append)
@@ -72,7 +73,7 @@ def test_a_turn_is_stored_recalled_streamed_remembered_and_reinforced(chat_app):
 
 def test_follow_up_turn_carries_the_conversation_without_duplicating_it(chat_app):
     model = RecordingModel(chat_app.llm)
-    chat_app.__dict__["llm"] = model
+    use_model(chat_app, model)
     sid = chat_app.chat.new_session("trip").id
     first = chat_app.chat.send(sid, "I am planning a trip to Kyoto in May.")
     chat_app.chat.send(sid, "What did I just tell you?")
@@ -95,7 +96,7 @@ def test_stop_mid_answer_keeps_a_partial_answer(chat_app):
 
 
 def test_a_model_failure_keeps_the_question_and_says_why(chat_app):
-    chat_app.__dict__["llm"] = FailingModel(chat_app.llm)
+    use_model(chat_app, FailingModel(chat_app.llm))
     sid = chat_app.chat.new_session().id
     with pytest.raises(LLMError, match="crashed"):
         chat_app.chat.send(sid, "Remember that my passport expires in June.")
@@ -114,8 +115,8 @@ def test_an_overlong_question_is_refused_and_still_kept(chat_app):
 def test_a_long_conversation_never_overflows_the_context(chat_app):
     sid = chat_app.chat.new_session().id
     for i in range(40):
-        chat_app.chat._store(sid, "user", f"Question {i}: " + "tell me about the weather " * 12, {})
-        chat_app.chat._store(sid, "assistant", f"Answer {i}: " + "it is sunny and warm today " * 12, {})
+        chat_app.chat.store.add_message(sid, "user", f"Question {i}: " + "tell me about the weather " * 12, {})
+        chat_app.chat.store.add_message(sid, "assistant", f"Answer {i}: " + "it is sunny and warm today " * 12, {})
     for i in range(8):
         chat_app.memory.remember(f"Note {i}: the user likes hiking in the Alps in summer " * 4)
     history = chat_app.chat._history(sid)
@@ -139,9 +140,9 @@ def test_sessions_rename_list_search_export_delete(app):
     chat = app.chat
     a = chat.new_session("Gardening")
     b = chat.new_session()
-    chat._store(a.id, "user", "When should I plant tomatoes?", {})
-    chat._store(a.id, "assistant", "Plant tomatoes after the last frost.", {"partial": False})
-    chat._store(b.id, "user", "Book the dentist appointment", {})
+    chat.store.add_message(a.id, "user", "When should I plant tomatoes?", {})
+    chat.store.add_message(a.id, "assistant", "Plant tomatoes after the last frost.", {"partial": False})
+    chat.store.add_message(b.id, "user", "Book the dentist appointment", {})
     chat.rename_session(b.id, "  Errands\n list ")
     listed = chat.list_sessions()
     assert [(s.title, s.message_count) for s in listed] == [("Errands list", 1), ("Gardening", 2)]
@@ -199,7 +200,7 @@ def test_message_search_covers_messages_written_before_the_migration(home):
 
 def test_regenerate_replaces_the_last_answer_in_place(chat_app):
     model = RecordingModel(chat_app.llm)
-    chat_app.__dict__["llm"] = model
+    use_model(chat_app, model)
     sid = chat_app.chat.new_session().id
     first = chat_app.chat.send(sid, "My cat is called Miso.")
     chat_app.settings.temperature = 1.5  # a different answer this time (the seed stays fixed otherwise)
@@ -225,21 +226,21 @@ def test_regenerate_replaces_the_last_answer_in_place(chat_app):
 
 def test_regenerate_after_a_model_failure_answers_the_question(chat_app):
     real = chat_app.llm
-    chat_app.__dict__["llm"] = FailingModel(real)
+    use_model(chat_app, FailingModel(real))
     sid = chat_app.chat.new_session().id
     with pytest.raises(LLMError):
         chat_app.chat.send(sid, "Where did I park the car?")
     # A failing regenerate of an answered question keeps the earlier answer as it was.
-    chat_app.__dict__["llm"] = real
+    use_model(chat_app, real)
     answered = chat_app.chat.regenerate(sid)
     [user, assistant] = chat_app.chat.messages(sid)
     assert user.error is None and assistant.id == answered.assistant_message_id
-    chat_app.__dict__["llm"] = FailingModel(real)
+    use_model(chat_app, FailingModel(real))
     with pytest.raises(LLMError):
         chat_app.chat.regenerate(sid)
     [user, kept] = chat_app.chat.messages(sid)
     assert user.error is None and kept.text == assistant.text and kept.id == assistant.id
-    chat_app.__dict__["llm"] = real
+    use_model(chat_app, real)
 
 
 def test_regenerate_needs_a_question(chat_app):

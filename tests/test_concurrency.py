@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 
+from storage.records import NewMemory
 from tests.conftest import REPO
 
 SECONDS = 8.0
@@ -28,7 +29,7 @@ while time.monotonic() < end:
 
 
 def test_threads_and_a_second_process_write_and_recall_without_lock_errors(app):
-    seed = app.memory.remember_many([{"text": f"seed memory {i} about cooking"} for i in range(10)])
+    seed = app.memory.remember_many([NewMemory(f"seed memory {i} about cooking") for i in range(10)])
     app.vector_index.count()
     other = subprocess.Popen([sys.executable, "-c", OTHER_PROCESS, str(SECONDS)], cwd=REPO,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -56,7 +57,7 @@ def test_threads_and_a_second_process_write_and_recall_without_lock_errors(app):
         return [app.memory.remember(f"thread note {threading.get_ident()}-{i} about travel").id]
 
     def remember_many(i):
-        return [r.id for r in app.memory.remember_many([{"text": f"batch {i}.{j} about music"} for j in range(4)])]
+        return [r.id for r in app.memory.remember_many([NewMemory(f"batch {i}.{j} about music") for j in range(4)])]
 
     def recall(i):
         app.memory.recall("notes about travel and music", k=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.api import MemoryCandidate
+from plugins.api import Candidate
 from plugins.builtin.conflicts import find_conflict
 
 
@@ -32,11 +32,11 @@ def test_the_checker_links_what_it_cannot_decide_and_supersedes_the_same_slot(ap
     old = app.memory.remember("My sister lives in Porto.")
     other = app.memory.remember("My brother has a dog named Rex.")
     similar = [app.memory.get(old.id), app.memory.get(other.id)]
-    candidate = MemoryCandidate(text="My sister lives in Lyon.", kind="fact", source="user", trust=1.0)
+    candidate = Candidate(text="My sister lives in Lyon.", kind="fact", source="user", trust=1.0)
     verdict = app.plugins.check_memory(candidate, {"similar": similar})
     assert verdict.decision == "accept" and verdict.contradicts_ids == (old.id,)
     assert "conflict-checker" in verdict.reason and "lyon" in verdict.reason
-    slotted = MemoryCandidate(text="My sister lives in Lyon.", kind="fact", source="user", trust=1.0,
+    slotted = Candidate(text="My sister lives in Lyon.", kind="fact", source="user", trust=1.0,
                               slot_key="sister.home_city")
     from dataclasses import replace
 

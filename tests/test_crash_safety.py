@@ -73,8 +73,7 @@ def test_random_kills_lose_nothing_acknowledged_and_leave_consistent_indexes(hom
           f"in {time.monotonic() - started:.0f} s")
     assert kills >= 5 and phases["writing"] >= 3 and len(acked) >= 10
 
-    app = App()  # start-up replays the vector outbox
-    app.__dict__["embedder"] = embedder
+    app = App(embedder=embedder)  # start-up replays the vector outbox
     try:
         assert app.db.integrity() == "ok"
         app.memory.sync_vector_index()

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 from tests.conftest import run_cli
+from storage.records import NewMemory
 
 
 def _mount(path, options: str) -> bool:
@@ -41,23 +42,23 @@ def _remount(mnt, options: str) -> None:
 
 
 def test_disk_full_is_a_clear_error_and_corrupts_nothing(small_home, embedder):
-    from assistant.app import App, storage_error_message
+    from assistant.app import App
+    from storage.errors import DiskFull, translate
 
     mnt, home = small_home
-    app = App()
-    app.__dict__["embedder"] = embedder
+    app = App(embedder=embedder)
     stored: list[int] = []
     failure = None
     for i in range(400):  # 3 MB fills long before this
         texts = [f"note {i}.{j}: " + ("lorem ipsum dolor sit amet " * 400) for j in range(4)]
         try:
-            stored += [r.id for r in app.memory.remember_many([{"text": t} for t in texts])]
+            stored += [r.id for r in app.memory.remember_many([NewMemory(t) for t in texts])]
         except Exception as exc:
             failure = exc
             break
     assert failure is not None, "the disk never filled"
-    message = storage_error_message(failure)
-    assert message and "disk is full" in message, repr(failure)
+    typed = translate(failure)  # DiskFull itself when SQLite failed inside a session
+    assert isinstance(typed, DiskFull) and "disk is full" in str(typed), repr(failure)
     assert stored, "nothing fit before the disk filled"
 
     print(f"\ndisk full after {len(stored)} memories: {type(failure).__name__}: {str(failure)[:120]}")
@@ -71,8 +72,7 @@ def test_disk_full_is_a_clear_error_and_corrupts_nothing(small_home, embedder):
     # Free space: everything acknowledged is intact and the indexes catch up.
     _remount(mnt, "size=64m")
     app.close()
-    app = App()
-    app.__dict__["embedder"] = embedder
+    app = App(embedder=embedder)
     try:
         assert app.db.integrity() == "ok"
         present = {m.id for m in app.memory.list(status=None, limit=10_000)}

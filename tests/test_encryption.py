@@ -20,8 +20,7 @@ def _app(embedder, **overrides):
     from assistant.app import App
     from assistant.config import load_settings
 
-    app = App(load_settings(**overrides))
-    app.__dict__["embedder"] = embedder
+    app = App(load_settings(**overrides), embedder=embedder)
     return app
 
 

@@ -46,8 +46,7 @@ def fuzz_app(tmp_path_factory, embedder):
     home = tmp_path_factory.mktemp("fuzz-home")
     old = os.environ.get("SECONDME_HOME")
     os.environ["SECONDME_HOME"] = str(home)
-    app = App(Settings(home=home))
-    app.__dict__["embedder"] = embedder
+    app = App(Settings(home=home), embedder=embedder)
     app.memory.remember("A plain memory so recall always has something to search")
     yield app
     app.close()

@@ -32,8 +32,7 @@ def test_crash_between_sqlite_commit_and_vector_write_loses_nothing(app, embedde
     # A fresh process (new App on the same home) repairs the index on its first recall.
     from assistant.app import App
 
-    again = App()
-    again.__dict__["embedder"] = embedder
+    again = App(embedder=embedder)
     hits = again.memory.recall("where is the spare key")
     assert hits[0].memory.id == 1
     report = again.memory.index_report()

@@ -114,10 +114,10 @@ def test_an_import_reports_progress_batch_by_batch(app, tmp_path):
     for i in range(130):  # just over one write batch (128)
         (vault / f"note{i}.md").write_text(f"Shelf {i} holds the jars of plum jam number {i}.")
     seen: list[tuple[int, int]] = []
-    report = app.plugins.run_integration(app, "import", "obsidian", vault, progress=lambda d, t: seen.append((d, t)))
+    report = app.plugins.run_integration("import", "obsidian", vault, progress=lambda d, t: seen.append((d, t)))
     assert report.stored == 130
     assert seen == [(0, 130), (128, 130), (130, 130)]
     # A function without a progress keyword (the exporters, a third-party plugin's importer) runs without it.
-    assert app.plugins.run_integration(app, "export", "json", tmp_path / "out.json", progress=seen.append) == 130
+    assert app.plugins.run_integration("export", "json", tmp_path / "out.json", progress=seen.append) == 130
     with pytest.raises(UserError, match="No importer named 'evernote'"):
-        app.plugins.run_integration(app, "import", "evernote", vault)
+        app.plugins.run_integration("import", "evernote", vault)

@@ -15,7 +15,7 @@ from tests.jobs_helpers import ScriptedLLM, snapshot
 @pytest.fixture(autouse=True)
 def _no_chat_model(app):
     """These tests cover the jobs' own logic: no real chat model (it has its own end-to-end test)."""
-    app.settings.jobs_use_llm = False
+    app.jobs.load_model = None
 
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -102,7 +102,8 @@ def test_finished_sessions_get_an_extractive_summary_without_a_model(app):
 
 def test_summary_from_the_model_is_used_when_the_session_supports_it(app):
     llm = ScriptedLLM({"summary": "The user adopted a beagle puppy called Biscuit and walks him in the park."})
-    app.jobs._llm_override = llm
+    llm_for_jobs = llm
+    app.jobs.load_model = lambda: llm_for_jobs
     with time_machine.travel(T0, tick=False):
         _chat_session(app, TURNS)
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
@@ -114,7 +115,8 @@ def test_summary_from_the_model_is_used_when_the_session_supports_it(app):
 
 
 def test_invented_summary_is_rejected_for_the_extractive_one(app):
-    app.jobs._llm_override = ScriptedLLM({"summary": "The user bought a red sports car and flew to Tokyo for sushi."})
+    llm_for_jobs = ScriptedLLM({"summary": "The user bought a red sports car and flew to Tokyo for sushi."})
+    app.jobs.load_model = lambda: llm_for_jobs
     with time_machine.travel(T0, tick=False):
         _chat_session(app, TURNS)
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):

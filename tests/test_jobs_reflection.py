@@ -16,7 +16,7 @@ from tests.jobs_helpers import ReflectionLLM, snapshot
 @pytest.fixture(autouse=True)
 def _no_chat_model(app):
     """These tests cover the jobs' own logic: no real chat model (it has its own end-to-end test)."""
-    app.settings.jobs_use_llm = False
+    app.jobs.load_model = None
 
 
 FACTS = [
@@ -61,7 +61,8 @@ def _derived(app, memory_id):
 def test_reflection_writes_cited_profile_lines_and_thoughts_and_drops_the_unsupported(app):
     facts = [app.memory.remember(t) for t in FACTS]
     llm = ReflectionLLM(PROFILE, _thought_answer)
-    app.jobs._llm_override = llm
+    llm_for_jobs = llm
+    app.jobs.load_model = lambda: llm_for_jobs
     result = app.jobs.run("reflection")
     assert result.counts["profile_added"] == 3 and result.counts["thoughts"] == 1
     assert result.counts["dropped_unsupported"] == 2  # the yacht and the hospitals
@@ -81,11 +82,13 @@ def test_reflection_writes_cited_profile_lines_and_thoughts_and_drops_the_unsupp
 
 def test_a_superseded_fact_leaves_the_profile_on_the_next_run(app):
     facts = [app.memory.remember(t) for t in FACTS]
-    app.jobs._llm_override = ReflectionLLM(PROFILE, _thought_answer)
+    llm_for_jobs = ReflectionLLM(PROFILE, _thought_answer)
+    app.jobs.load_model = lambda: llm_for_jobs
     app.jobs.run("reflection")
     with app.db.session() as s:  # what the write path does when a newer fact replaces this one
         s.get(Memory, facts[1].id).status = "superseded"
-    app.jobs._llm_override = ReflectionLLM(LLMError("model down"), LLMError("model down"))
+    llm_for_jobs = ReflectionLLM(LLMError("model down"), LLMError("model down"))
+    app.jobs.load_model = lambda: llm_for_jobs
     result = app.jobs.run("reflection")
     assert result.counts["profile_removed"] == 1
     assert "Ana" not in app.jobs.profile_text()
@@ -95,7 +98,8 @@ def test_a_superseded_fact_leaves_the_profile_on_the_next_run(app):
 def test_repeated_reflection_does_not_duplicate_lines(app):
     for t in FACTS:
         app.memory.remember(t)
-    app.jobs._llm_override = ReflectionLLM(PROFILE, _thought_answer)
+    llm_for_jobs = ReflectionLLM(PROFILE, _thought_answer)
+    app.jobs.load_model = lambda: llm_for_jobs
     app.jobs.run("reflection")
     before = snapshot(app)
     again = app.jobs.run("reflection")
@@ -114,7 +118,8 @@ def test_without_a_model_reflection_only_maintains(app):
 def test_dry_run_reflection_writes_nothing(app):
     for t in FACTS:
         app.memory.remember(t)
-    app.jobs._llm_override = ReflectionLLM(PROFILE, _thought_answer)
+    llm_for_jobs = ReflectionLLM(PROFILE, _thought_answer)
+    app.jobs.load_model = lambda: llm_for_jobs
     before = snapshot(app)
     plan = app.jobs.run("reflection", dry_run=True)
     assert plan.counts["profile_added"] == 3 and all(c.startswith(("would", "dropped")) for c in plan.changes)
@@ -133,7 +138,8 @@ def test_a_thought_that_only_repeats_a_note_is_dropped(app, thought, cites):
         app.memory.remember(t)
     echo = lambda messages: {"items": [  # noqa: E731
         {"text": thought, "sources": [_note_number(messages, c) for c in cites]}]}
-    app.jobs._llm_override = ReflectionLLM({}, echo)
+    llm_for_jobs = ReflectionLLM({}, echo)
+    app.jobs.load_model = lambda: llm_for_jobs
     result = app.jobs.run("reflection")
     assert result.counts["dropped_echo"] + result.counts["dropped_quote"] == 1 and result.counts["thoughts"] == 0
     assert app.memory.list(kind="thought") == []
@@ -150,7 +156,8 @@ def test_a_thought_that_only_repeats_a_note_is_dropped(app, thought, cites):
 def test_profile_lines_that_add_to_their_note_or_quote_it_are_dropped(app, line, cite, counter):
     for t in FACTS:
         app.memory.remember(t)
-    app.jobs._llm_override = ReflectionLLM({cite: {"section": "work", "text": line}}, LLMError("no thoughts"))
+    llm_for_jobs = ReflectionLLM({cite: {"section": "work", "text": line}}, LLMError("no thoughts"))
+    app.jobs.load_model = lambda: llm_for_jobs
     result = app.jobs.run("reflection")
     assert result.counts[counter] == 1 and result.counts["profile_added"] == 0
     assert app.jobs.profile_text() == ""
@@ -164,7 +171,8 @@ def test_a_repeated_thought_is_kept_once_and_a_numbered_line_is_cleaned(app):
     twice = lambda messages: {"items": [  # noqa: E731
         {"text": f"{k}. {thought}", "sources": [_note_number(messages, "Sunday"), _note_number(messages, "marathon")]}
         for k in (1, 2)]}
-    app.jobs._llm_override = ReflectionLLM({"nurse": {"section": "work", "text": f"1. {n}"}}, twice)
+    llm_for_jobs = ReflectionLLM({"nurse": {"section": "work", "text": f"1. {n}"}}, twice)
+    app.jobs.load_model = lambda: llm_for_jobs
     result = app.jobs.run("reflection")
     assert result.counts["profile_added"] == 1 and result.counts["thoughts"] == 1
     assert result.counts["_dropped_repeat"] == 1
@@ -176,7 +184,8 @@ def test_the_worked_examples_come_first_and_the_real_notes_last(app):
     for t in FACTS:
         app.memory.remember(t)
     llm = ReflectionLLM(PROFILE, _thought_answer)
-    app.jobs._llm_override = llm
+    llm_for_jobs = llm
+    app.jobs.load_model = lambda: llm_for_jobs
     app.jobs.run("reflection")
     *profile_calls, thought_call = llm.calls
     for call in profile_calls:  # two example exchanges, then one real note

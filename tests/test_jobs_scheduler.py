@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from assistant.jobs import service as service_mod
 from assistant.jobs.base import JobResult
-from assistant.jobs.runs import start_run
+from storage.job_store import start_run
 from storage.errors import UserError
 from storage.models import JobRun
 from tests.conftest import run_cli

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from storage.keyword_index import KeywordIndex
 from storage.models import Memory, Session as ChatSession
+from storage.records import NewMemory
 
 TURNS = ["Caroline: What did you name the new puppy?",
          "Melanie: Biscuit! She already chews every shoe in the hallway.",
@@ -18,7 +19,7 @@ def _session_turns(app, turns=TURNS) -> list[int]:
         s.add(chat)
         s.flush()
         session_id = chat.id
-    records = app.memory.remember_many([dict(text=t, kind="episode", session_id=session_id) for t in turns])
+    records = app.memory.remember_many([NewMemory(t, kind="episode", session_id=session_id) for t in turns])
     return [r.id for r in records]
 
 

@@ -7,8 +7,8 @@ import textwrap
 
 import pytest
 
-from plugins.api import MemoryCandidate, Tool
-from plugins.hookspecs import hookimpl
+from plugins.api import Candidate, Tool
+from plugins.api import hookimpl
 from plugins.manager import PluginHost
 from storage.errors import UserError
 from tests.conftest import run_cli
@@ -30,7 +30,7 @@ LOOSE = textwrap.dedent('''
         def hello():
             print("hello from a loose plugin")
 ''')
-CANDIDATE = MemoryCandidate(text="pineapple belongs on pizza", kind="fact", source="user", trust=1.0)
+CANDIDATE = Candidate(text="pineapple belongs on pizza", kind="fact", source="user", trust=1.0)
 
 
 def write_loose(home, name="loose", body=LOOSE):
@@ -59,7 +59,7 @@ def test_a_file_that_resolves_outside_the_folder_is_refused(home, tmp_path):
     (folder / "evil.py").symlink_to(outside)
     host = PluginHost()
     host.load_folder(folder)
-    assert host.pm.get_plugin("evil") is None and "outside" in host.failed["evil"]
+    assert host.get_plugin("evil") is None and "outside" in host.failed["evil"]
 
 
 def test_settings_disable_a_plugin_by_name_and_the_env_restricts_third_party_loading(home, monkeypatch):
@@ -82,7 +82,7 @@ def test_a_plugin_that_fails_to_import_or_raises_in_startup_is_disabled_and_the_
 
     class CrashOnStartup:
         @hookimpl
-        def startup(self, app):
+        def startup(self, context):
             raise ValueError("boom")
 
         @hookimpl
@@ -92,7 +92,7 @@ def test_a_plugin_that_fails_to_import_or_raises_in_startup_is_disabled_and_the_
     host = PluginHost()
     host.load_all(folder)
     host.register(CrashOnStartup(), name="crash")
-    host.startup(app=None)
+    host.startup(None)
     assert "RuntimeError" in host.failed["broken_import"] and "ValueError" in host.failed["crash"]
     assert host.check_memory(CANDIDATE).decision == "reject"
     assert {p.name: p.status for p in host.list()}["crash"] == "failed"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from plugins.api import MemoryCandidate
+from plugins.api import Candidate
 from plugins.builtin.poisoning import PoisoningGuard, threshold_for
 from tests.conftest import run_cli
 
@@ -72,7 +72,7 @@ def test_lower_trust_means_a_lower_threshold(guard):
 
 
 def test_the_guard_runs_as_a_plugin_in_the_app(app):
-    candidate = MemoryCandidate(text=ATTACKS[0], kind="fact", source="document", trust=0.6)
+    candidate = Candidate(text=ATTACKS[0], kind="fact", source="document", trust=0.6)
     verdict = app.plugins.check_memory(candidate, {"similar": []})
     assert verdict.decision == "quarantine" and "poisoning-guard" in verdict.reason
     assert "overrides earlier instructions" in verdict.reason

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from assistant.llm.protocol import ContextOverflowError
-from assistant.memory.records import MemoryRecord, RecallHit
+from storage.records import MemoryRecord, RecallHit
 from assistant.prompt import MEMORIES_CLOSE, MEMORIES_OPEN, Turn, build_prompt
 
 

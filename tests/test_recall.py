@@ -7,6 +7,7 @@ from sqlalchemy import update
 
 from storage.errors import UserError
 from storage.models import Memory, Session
+from storage.records import NewMemory
 
 
 def d(*args) -> datetime:
@@ -107,7 +108,7 @@ def test_neighbouring_turn_brings_in_the_short_answer(app):
         sid = row.id
     filler = [f"Alex: random chatter number {i} about nothing much" for i in range(6)]
     turns = ["Sam: Did you ever finish restoring that old Vespa scooter?", "Alex: Yes! Last weekend, finally."]
-    records = app.memory.remember_many([dict(text=t, kind="episode", session_id=sid) for t in filler + turns])
+    records = app.memory.remember_many([NewMemory(t, kind="episode", session_id=sid) for t in filler + turns])
     answer = records[-1].id
     app.settings.recall_neighbour_weight = 0.0
     without = app.memory.recall("Did Alex finish the Vespa scooter?", k=2)
@@ -172,8 +173,8 @@ def test_expansion_leaves_out_words_most_memories_hold(app):
     """An everyday word matches most of a large store and costs BM25 over all of it; a rare word stays."""
     from storage.keyword_index import uncommon_terms
 
-    app.memory.remember_many([{"text": f"today was a nice day, note {i}"} for i in range(40)]
-                             + [{"text": "the violin lesson moved to Thursday"}])
+    app.memory.remember_many([NewMemory(f"today was a nice day, note {i}") for i in range(40)]
+                             + [NewMemory("the violin lesson moved to Thursday")])
     with app.db.session() as s:
         assert uncommon_terms(s, ["today", "violin", "nice"], 0.05) == ["violin"]
         assert uncommon_terms(s, ["today", "violin"], 1.0) == ["today", "violin"]
@@ -189,7 +190,7 @@ def test_large_store_keyword_search_skips_rows_holding_few_common_words(app, mon
     texts = [f"{n} went {d} in {p}, note {i}" for i, (n, p, d) in
              enumerate((n, p, d) for n in names for p in places for d in doings)]
     texts.append("Anna bought a violin in Kyoto")
-    app.memory.remember_many([{"text": t} for t in texts])
+    app.memory.remember_many([NewMemory(t) for t in texts])
     text_of = {m.id: m.text for m in app.memory.list(limit=200)}
     monkeypatch.setattr(keyword_index, "NARROW_MIN_ROWS", 10)  # this store has 65 rows, not 20,000
     monkeypatch.setattr(keyword_index, "COMMON_SHARE", 0.05)  # common: in more than 3 rows
@@ -229,7 +230,7 @@ def test_warm_up_loads_what_recall_needs_and_freezes_start_up_objects(app):
 
     try:
         app.warm_up()
-        assert "vector_index" in app.__dict__  # Chroma is open before the first question
+        assert app.vector_index.is_open  # Chroma is open before the first question
         assert gc.get_freeze_count() > 0  # the objects loaded so far are out of the collector's way
     finally:
         gc.unfreeze()  # other tests expect an ordinary collector
@@ -255,7 +256,7 @@ def test_recall_reads_beside_a_writer_instead_of_waiting_for_it(app):
 
     def long_write():
         with app.db.session() as s:  # BEGIN IMMEDIATE: holds the write lock until the block ends
-            s.add(app.memory.write_path.new_row("The spare key moved to the garage shelf."))
+            s.add(app.memory.write_path.new_row(NewMemory("The spare key moved to the garage shelf.")))
             s.flush()
             writing.set()
             done.wait(20)

@@ -14,7 +14,7 @@ WRITER = """
 import sys
 import numpy as np
 from storage.vector_index import VectorIndex
-index = VectorIndex(sys.argv[1], 16)
+index = VectorIndex(sys.argv[1])
 first = int(sys.argv[2])
 index.upsert([first, first + 1], np.eye(16, dtype=np.float32)[[first // 5, first // 5 + 1]])
 if len(sys.argv) > 3:
@@ -34,7 +34,7 @@ def basis(first: int) -> np.ndarray:
 
 
 def test_writes_of_another_process_are_seen_by_queries_and_gets(tmp_path):
-    index = VectorIndex(tmp_path / "vectors", 16)
+    index = VectorIndex(tmp_path / "vectors")
     index.upsert([1, 2], np.eye(16, dtype=np.float32)[[0, 1]])
     assert index.count() == 2
     for first in (10, 20, 30):  # each round, the other process writes after this one has read

@@ -45,7 +45,7 @@ class UiContext:
         chat, why = (chat, "") if chat is not None else chat_service_of(app)
         tasks = TaskRunner(parent, activities=Activities(parent))
         ctx = cls(app=app, tasks=tasks, qsettings=qsettings, events=Events(parent),
-                  review=MemoryReview(app), chat=chat, chat_unavailable=why)
+                  review=app.review, chat=chat, chat_unavailable=why)
         if chat is not None:
             ctx.chat_thread = ChatThread(chat, parent, activities=tasks.activities)
         return ctx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from storage.records import NewMemory
 
 FACTS = [
     ("My sister Ana is a nurse in Porto", "user", 40),
@@ -19,12 +20,10 @@ def seed_demo(app, chat=None, send_turns: bool = True) -> dict:
     """Memories of every kind and status, a conflict, a profile line with its source, and a chat."""
     now = datetime.now(timezone.utc)
     memory, made = app.memory, {}
-    records = memory.remember_many([dict(text=t, source=src, at=now - timedelta(days=d)) for t, src, d in FACTS])
+    records = memory.remember_many([NewMemory(t, source=src, at=now - timedelta(days=d)) for t, src, d in FACTS])
     made["facts"] = [r.id for r in records]
     memory.pin(records[1].id)  # the allergy matters
-    from assistant.memory.review import MemoryReview
-
-    review = MemoryReview(app)
+    review = app.review
     old = memory.remember("I live in Porto", at=now - timedelta(days=400))
     new = memory.remember("I live in Lisbon now", at=now - timedelta(days=20))
     review.link(new.id, old.id, "contradicts", reason="conflict checker: same attribute, different value")

@@ -26,7 +26,7 @@ def start_import(ctx, name: str, path: Path) -> None:
         ctx.events.status.emit(f"Imported {report.stored} memories from {Path(path).name}{skipped}.")
         ctx.events.memories_changed.emit()
 
-    ctx.tasks.run(lambda progress: app.plugins.run_integration(app, "import", name, path, progress=progress),
+    ctx.tasks.run(lambda progress: app.plugins.run_integration("import", name, path, progress=progress),
                   done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
                   activity=f"Importing {Path(path).name}…")
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from assistant.cli import app, get_app, print_json
+from assistant.cli.base import app, forget_app, get_app, print_json
 from storage.errors import UserError
 
 PASSPHRASE_ENV = "SECONDME_BACKUP_PASSPHRASE"
@@ -75,9 +75,7 @@ def wipe(
         raise UserError("This deletes all memories, conversations, backups made by secondme and its keys, for good; "
                         "add --yes to confirm.")
     result = do_wipe(get_app())
-    import assistant.cli as cli
-
-    cli._app_instance = None  # the old App's files and keys are gone
+    forget_app()  # the old App's files and keys are gone
     if as_json:
         print_json(result)
     else:

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from assistant.cli import app, get_app, print_json
+from assistant.cli.base import app, get_app, print_json
 from assistant.llm.protocol import LLMError
 from storage.errors import UserError
 

@@ -8,7 +8,8 @@ from typing import Callable
 
 import typer
 
-from assistant.cli import app, has_display, print_json
+from assistant.cli.base import app, print_json
+from assistant.cli.gui import has_display
 
 
 @dataclass
@@ -20,14 +21,14 @@ class Check:
 
 
 def _data_dir(settings) -> Check:
-    from assistant.app import _check_writable
+    from assistant.app import check_writable
 
-    _check_writable(settings)
+    check_writable(settings)
     return Check("data dir", "OK", str(settings.home))
 
 
 def _database(settings) -> Check:
-    from assistant.cli import get_app
+    from assistant.cli.base import get_app
 
     db = get_app().db
     current, head = db.schema_revision(), db.head_revision()
@@ -41,7 +42,7 @@ def _database(settings) -> Check:
 
 
 def _indexes(settings) -> Check:
-    from assistant.cli import get_app
+    from assistant.cli.base import get_app
 
     from storage.keyword_index import KeywordIndex
 
@@ -61,7 +62,7 @@ def _indexes(settings) -> Check:
 
 
 def _embedder(settings) -> Check:
-    from assistant.cli import get_app
+    from assistant.cli.base import get_app
 
     emb = get_app().embedder
     vec = emb.embed(["doctor check"])
@@ -84,7 +85,7 @@ def _chat_model(settings) -> Check:
 
 
 def _keyring(settings) -> Check:
-    from assistant.cli import get_app
+    from assistant.cli.base import get_app
 
     store = get_app().secrets
     if store.warning:
@@ -98,7 +99,7 @@ def _keyring(settings) -> Check:
 
 
 def _encryption(settings) -> Check:
-    from assistant.cli import get_app
+    from assistant.cli.base import get_app
 
     if not get_app().db.encrypted:
         return Check("encryption", "WARN", "the database is NOT encrypted at rest (encrypt_database = false)",

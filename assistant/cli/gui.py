@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -10,9 +11,13 @@ import typer
 from storage.errors import UserError
 
 
-def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, minimized: bool = False) -> int:
-    from assistant.cli import has_display
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
+
+def launch_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, minimized: bool = False) -> int:
     if screenshot_dir is not None:
         if screenshot_dir.exists() and not screenshot_dir.is_dir():
             raise UserError(f"{screenshot_dir} is a file; give a folder for the screenshots.")

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from assistant.cli import app, get_app, print_json
+from assistant.cli.base import app, get_app, print_json
 from storage.errors import UserError
 
 jobs = typer.Typer(help="Memory upkeep: consolidation, reflection and forgetting.", no_args_is_help=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from assistant.cli import app, get_app, print_json
+from assistant.cli.base import app, get_app, print_json
 from assistant.cli.memory_cmds import memories
 
 

@@ -8,8 +8,10 @@ from typing import Optional
 
 import typer
 
-from assistant.cli import app, get_app, print_json
+from assistant.cli.base import app, get_app, print_json
 from storage.errors import UserError
+from storage.records import NewMemory
+from storage.enums import MemoryStatus
 
 memories = typer.Typer(help="List, inspect, pin, forget, restore or delete memories.", no_args_is_help=True)
 app.add_typer(memories, name="memories")
@@ -63,7 +65,7 @@ def remember(
     provenance = {"file": str(file)} if file else {}
     from assistant.memory.manager import MemoryRejected
 
-    outcome = get_app().memory.write([dict(text=body, kind=kind, source=source, at=when, provenance=provenance,
+    outcome = get_app().memory.write([NewMemory(body, kind=kind, source=source, at=when, provenance=provenance,
                                            slot_key=slot)])[0]
     if outcome.record is None:
         raise MemoryRejected(f"Not stored: {outcome.reason}. The reason is kept in the ledger.")
@@ -98,7 +100,7 @@ def recall(
     if not hits:
         typer.echo("No memories match.")
     for h in hits:
-        extra = "" if h.memory.status == "active" else f" ({h.memory.status})"
+        extra = "" if h.memory.status == MemoryStatus.ACTIVE else f" ({h.memory.status})"
         typer.echo(f"#{h.memory.id}  {h.score:.4f}  {h.memory.recorded_at:%Y-%m-%d}  {_short(h.memory.text)}{extra}")
 
 

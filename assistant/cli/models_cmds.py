@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assistant.cli import app, print_json
+from assistant.cli.base import app, print_json
 from storage.errors import UserError
 
 models = typer.Typer(help="Choose the chat model: list, add, use, info, download, recommend.", no_args_is_help=True)

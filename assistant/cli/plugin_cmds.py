@@ -9,8 +9,9 @@ from typing import Optional
 
 import typer
 
-from assistant.cli import app, get_app, print_json
+from assistant.cli.base import app, get_app, print_json
 from storage.errors import UserError
+from storage.enums import MemoryStatus, Source
 
 
 @app.command("plugins")
@@ -66,20 +67,18 @@ def check(
     source: str = typer.Option("document", "--source", help="Judge as if from: user, assistant, document, plugin, api."),
 ) -> None:
     """Run the write-path checks on text without storing anything; one JSON verdict per input line."""
-    from assistant.memory.manager import DEFAULT_TRUST
-    from plugins.api import MemoryCandidate
+    from assistant.memory.write_path import DEFAULT_TRUST
+    from plugins.api import Candidate
 
     inputs = _read_inputs(file)
     if not inputs:
         raise UserError("Nothing to check: the input has no non-empty lines.")
     a = get_app()
     vectors = a.embedder.embed([t for t, _ in inputs])
-    has_memories = a.memory.count(status="active") > 0
+    has_memories = a.memory.count(status=MemoryStatus.ACTIVE) > 0
     for (text, extra), vector in zip(inputs, vectors):
-        src = extra.get("source", source)
-        if src not in DEFAULT_TRUST:
-            raise UserError(f"Unknown source '{src}'; use one of: {', '.join(DEFAULT_TRUST)}.")
-        candidate = MemoryCandidate(text=text, kind=extra.get("kind", "fact"), source=src,
+        src = Source.parse(extra.get("source", source))
+        candidate = Candidate(text=text, kind=extra.get("kind", "fact"), source=src,
                                     trust=float(extra.get("trust", DEFAULT_TRUST[src])))
         similar = [h.memory for h in a.memory.recall(text, k=5)] if has_memories else []
         verdict = a.plugins.check_memory(candidate, {"similar": similar, "embedding": vector})
@@ -99,7 +98,7 @@ def import_(
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
 ) -> None:
     """Import notes or chat history as document memories (each passes the write-path checks)."""
-    report = get_app().plugins.run_integration(get_app(), "import", kind, path)
+    report = get_app().plugins.run_integration("import", kind, path)
     if as_json:
         print_json(report.to_json())
         return
@@ -114,5 +113,5 @@ def export(
     path: Path = typer.Argument(..., help="The file to write (or a folder to write into)."),
 ) -> None:
     """Export every memory (all statuses except deleted) to a JSON or Markdown file."""
-    count = get_app().plugins.run_integration(get_app(), "export", kind, path)
+    count = get_app().plugins.run_integration("export", kind, path)
     typer.echo(f"Exported {count} memories to {path}.")

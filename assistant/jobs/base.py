@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from assistant.config import Settings
+    from assistant.llm.protocol import LanguageModel
+    from assistant.memory.manager import MemoryManager
+    from storage.db import Database
+    from storage.embedder import Embedder
+    from storage.vector_index import VectorIndex
 
 MAX_CHANGE_LINES = 500  # a result lists at most this many changes; counts stay exact
 
@@ -43,19 +49,22 @@ class JobResult:
 
 @dataclass
 class JobContext:
-    app: "App"
+    """What one run may use: the memory (its write path and reads), the database for the job's own queries,
+    the vector index and embedder, the settings, and the chat model if there is one."""
+
+    db: Database
+    memory: MemoryManager
+    vector_index: VectorIndex
+    embedder: Embedder
+    settings: Settings
     dry_run: bool = False
     stop_event: threading.Event = field(default_factory=threading.Event)
     # The chat model, or None: jobs must finish without it (deterministic fallbacks).
-    llm_factory: Callable[[], Any] | None = None
+    llm_factory: Callable[[], LanguageModel | None] | None = None
     # One ledger operation per run: `secondme undo` reverses a whole run, like any other operation.
-    operation_id: str = field(default_factory=lambda: __import__("uuid").uuid4().hex)
+    operation_id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def checkpoint(self) -> None:
         """A safe point between batches: stop here if shutdown asked."""
         if self.stop_event.is_set():
             raise JobStopped()
-
-    @property
-    def settings(self):
-        return self.app.settings

@@ -16,10 +16,13 @@ from sqlalchemy import func, or_, select
 
 from assistant.jobs import summaries
 from assistant.jobs.base import JobContext, JobResult
-from assistant.jobs.runs import last_ok_run
+from storage.job_store import last_ok_run
 from assistant.memory.support import jaccard
 from assistant.memory.write_path import same_numbers_and_negations
 from assistant.memory import ledger
+from assistant.memory.write_path import WriteAction
+from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source
+from storage.records import NewMemory
 from storage.models import Memory, MemoryLink
 from storage.timeutil import utcnow
 
@@ -37,7 +40,7 @@ class ConsolidationJob:
     def run(self, ctx: JobContext) -> JobResult:
         result = JobResult(self.name, ctx.dry_run)
         result.counts.update(reembedded=0, summaries=0, merged=0, linked=0)
-        mm = ctx.app.memory
+        mm = ctx.memory
         if not ctx.dry_run:
             mm.sync_vector_index()
         self._reembed_stale(ctx, result)
@@ -48,9 +51,9 @@ class ConsolidationJob:
     # -- 1. vectors made by another embedding model ---------------------------------------------------
     def _reembed_stale(self, ctx: JobContext, result: JobResult) -> None:
         model = ctx.settings.embedder
-        with ctx.app.db.session() as s:
+        with ctx.db.session() as s:
             stale = [(m.id, m.text) for m in s.scalars(select(Memory).where(
-                Memory.status != "deleted",
+                Memory.status != MemoryStatus.DELETED,
                 or_(Memory.embedding_model.is_(None), Memory.embedding_model != model)).order_by(Memory.id))]
         for start in range(0, len(stale), BATCH):
             ctx.checkpoint()
@@ -60,8 +63,8 @@ class ConsolidationJob:
                           f"(#{chunk[0][0]}..#{chunk[-1][0]}) with {model}")
             if ctx.dry_run:
                 continue
-            ctx.app.vector_index.upsert([i for i, _ in chunk], ctx.app.embedder.embed([t for _, t in chunk]))
-            with ctx.app.db.session() as s:
+            ctx.vector_index.upsert([i for i, _ in chunk], ctx.embedder.embed([t for _, t in chunk]))
+            with ctx.db.session() as s:
                 s.query(Memory).filter(Memory.id.in_([i for i, _ in chunk])).update(
                     {Memory.embedding_model: model}, synchronize_session=False)
 
@@ -78,16 +81,17 @@ class ConsolidationJob:
             if method == "extractive-fallback":
                 result.count("_summary_llm_rejected")
             # The old summary steps aside first, so the write path does not take the new one for its duplicate.
-            with ctx.app.db.session() as s:
+            with ctx.db.session() as s:
                 for old in old_summaries:
                     self._retire(s, old, "its session has new turns; a fuller summary replaces it", ctx.operation_id)
-            outcome = ctx.app.memory.write([dict(
-                text=text, kind="summary", source="assistant", at=members[0]["valid_from"], session_id=session_id,
-                importance=max(m["importance"] for m in members),
+            outcome = ctx.memory.write([NewMemory(
+                text, kind=MemoryKind.SUMMARY, source=Source.ASSISTANT, at=members[0]["valid_from"],
+                session_id=session_id, importance=max(m["importance"] for m in members),
                 provenance={"session_id": session_id, "memory_ids": [m["id"] for m in members], "method": method},
-                links=[("derived_from", m["id"]) for m in members] + [("supersedes", old) for old in old_summaries])],
+                links=tuple((LinkKind.DERIVED_FROM, m["id"]) for m in members)
+                + tuple((LinkKind.SUPERSEDES, old) for old in old_summaries))],
                 reason=f"consolidation: summary of session {session_id}", operation_id=ctx.operation_id)[0]
-            if outcome.action not in ("stored", "quarantined"):  # a plugin check refused it: say so, go on
+            if outcome.action not in (WriteAction.STORED, WriteAction.QUARANTINED):  # a plugin check refused it: say so, go on
                 result.change(f"summary of session {session_id} not stored ({outcome.action}: {outcome.reason})")
                 continue
             record = outcome.record
@@ -97,7 +101,7 @@ class ConsolidationJob:
         """Finished sessions holding an active episode (or, for imported sessions without any, a fact) that no
         active summary is derived from yet."""
         out = []
-        with ctx.app.db.session() as s:
+        with ctx.db.session() as s:
             last = (select(Memory.session_id, func.max(Memory.recorded_at).label("last"))
                     .where(Memory.session_id.is_not(None), Memory.kind.in_(SESSION_SOURCE_KINDS))
                     .group_by(Memory.session_id).subquery())
@@ -105,15 +109,15 @@ class ConsolidationJob:
             for session_id in finished:
                 members = list(s.scalars(select(Memory).where(
                     Memory.session_id == session_id, Memory.kind.in_(SESSION_SOURCE_KINDS),
-                    Memory.status == "active").order_by(Memory.valid_from, Memory.id)))
-                if any(m.kind == "episode" for m in members):  # facts extracted from those turns add nothing
-                    members = [m for m in members if m.kind == "episode"]
+                    Memory.status == MemoryStatus.ACTIVE).order_by(Memory.valid_from, Memory.id)))
+                if any(m.kind == MemoryKind.EPISODE for m in members):  # facts extracted from those turns add nothing
+                    members = [m for m in members if m.kind == MemoryKind.EPISODE]
                 if not members:
                     continue
                 summary_ids = list(s.scalars(select(Memory.id).where(
-                    Memory.session_id == session_id, Memory.kind == "summary", Memory.status == "active")))
+                    Memory.session_id == session_id, Memory.kind == MemoryKind.SUMMARY, Memory.status == MemoryStatus.ACTIVE)))
                 covered = set(s.scalars(select(MemoryLink.dst_id).where(
-                    MemoryLink.src_id.in_(summary_ids), MemoryLink.kind == "derived_from"))) if summary_ids else set()
+                    MemoryLink.src_id.in_(summary_ids), MemoryLink.kind == LinkKind.DERIVED_FROM))) if summary_ids else set()
                 if all(m.id in covered for m in members):
                     continue
                 out.append((session_id, [{"id": m.id, "text": m.text, "valid_from": m.valid_from,
@@ -123,11 +127,11 @@ class ConsolidationJob:
     # -- 3 and 4. near-duplicates and related memories, for memories new since the last run ---------------
     def _merge_and_link(self, ctx: JobContext, result: JobResult) -> None:
         settings = ctx.settings
-        last = last_ok_run(ctx.app.db, self.name)
+        last = last_ok_run(ctx.db, self.name)
         watermark = int(last["counts"].get("_watermark", 0)) if last else 0
-        with ctx.app.db.session() as s:
+        with ctx.db.session() as s:
             new_ids = list(s.scalars(select(Memory.id).where(
-                Memory.id > watermark, Memory.status == "active",
+                Memory.id > watermark, Memory.status == MemoryStatus.ACTIVE,
                 Memory.kind.not_in(NEVER_LINKED_KINDS)).order_by(Memory.id)))
             top = s.scalar(select(func.max(Memory.id))) or 0
         merged: set[int] = set()
@@ -135,16 +139,16 @@ class ConsolidationJob:
             ctx.checkpoint()
             chunk = [i for i in new_ids[start:start + BATCH] if i not in merged]
             neighbours = self._neighbours(ctx, chunk)
-            with ctx.app.db.session() as s:
+            with ctx.db.session() as s:
                 ids = set(chunk) | {n for hits in neighbours.values() for n, _ in hits}
                 rows = {m.id: m for m in s.scalars(select(Memory).where(Memory.id.in_(ids)))}
                 linked = self._existing_links(s, ids)
                 for memory_id in chunk:
                     me = rows.get(memory_id)
-                    if me is None or me.status != "active" or memory_id in merged:
+                    if me is None or me.status != MemoryStatus.ACTIVE or memory_id in merged:
                         continue
                     candidates = [(rows[n], sim) for n, sim in neighbours.get(memory_id, [])
-                                  if n != memory_id and n in rows and rows[n].status == "active"
+                                  if n != memory_id and n in rows and rows[n].status == MemoryStatus.ACTIVE
                                   and rows[n].kind not in NEVER_LINKED_KINDS and n not in merged]
                     twin = next(((o, sim) for o, sim in candidates if self._duplicates(me, o, sim, settings)), None)
                     if twin is not None:
@@ -164,11 +168,11 @@ class ConsolidationJob:
 
     def _neighbours(self, ctx: JobContext, ids: list[int]) -> dict[int, list[tuple[int, float]]]:
         """Nearest stored memories of each id, from the vectors Chroma already holds (no re-embedding)."""
-        vectors = ctx.app.vector_index.vectors(ids)
+        vectors = ctx.vector_index.vectors(ids)
         order = [i for i in ids if i in vectors]
         if not order:
             return {}
-        found = ctx.app.vector_index.query_many(np.stack([vectors[i] for i in order]), NEIGHBOURS + 1)
+        found = ctx.vector_index.query_many(np.stack([vectors[i] for i in order]), NEIGHBOURS + 1)
         return dict(zip(order, found))
 
     @staticmethod
@@ -214,12 +218,12 @@ class ConsolidationJob:
         keep.strength = max(keep.strength, dup.strength)
         keep.recall_count += dup.recall_count
         keep.updated_at = now
-        dup.status, dup.expired_at, dup.updated_at = "archived", now, now
-        s.add(MemoryLink(src_id=dup.id, dst_id=keep.id, kind="merged_into", score=round(sim, 4)))
-        ledger.record(s, "merge", f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f}), merged into it",
+        dup.status, dup.expired_at, dup.updated_at = MemoryStatus.ARCHIVED, now, now
+        s.add(MemoryLink(src_id=dup.id, dst_id=keep.id, kind=LinkKind.MERGED_INTO, score=round(sim, 4)))
+        ledger.record(s, EventOp.MERGE, f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f}), merged into it",
                       operation_id=operation_id, memory_id=dup.id, source="job", before=before_dup,
                       after=ledger.snapshot(dup), merged_into=keep.id)
-        ledger.record(s, "merge", f"consolidation: absorbed near-duplicate #{dup.id}", operation_id=operation_id,
+        ledger.record(s, EventOp.MERGE, f"consolidation: absorbed near-duplicate #{dup.id}", operation_id=operation_id,
                       memory_id=keep.id, source="job", before=before_keep, after=ledger.snapshot(keep), merged=dup.id)
 
     def _link_related(self, ctx: JobContext, s, me: Memory, candidates, linked, merged, result: JobResult) -> None:
@@ -234,19 +238,19 @@ class ConsolidationJob:
             linked.add(pair)
             added.append((other.id, round(sim, 4)))
             if not ctx.dry_run:
-                s.add(MemoryLink(src_id=me.id, dst_id=other.id, kind="related", score=round(sim, 4)))
+                s.add(MemoryLink(src_id=me.id, dst_id=other.id, kind=LinkKind.RELATED, score=round(sim, 4)))
         if added:
             result.count("linked", len(added))
             result.change(f"{'would link' if ctx.dry_run else 'linked'} #{me.id} to "
                           + ", ".join(f"#{i} ({sc:.2f})" for i, sc in added))
             if not ctx.dry_run:
-                ledger.record(s, "link", "consolidation: related memories", operation_id=ctx.operation_id,
+                ledger.record(s, EventOp.LINK, "consolidation: related memories", operation_id=ctx.operation_id,
                               memory_id=me.id, source="job", related=[i for i, _ in added])
 
     @staticmethod
     def _retire(s, memory_id: int, reason: str, operation_id: str) -> None:
         old = s.get(Memory, memory_id)
         before = ledger.snapshot(old)
-        old.status, old.expired_at, old.updated_at = "superseded", utcnow(), utcnow()
-        ledger.record(s, "supersede", f"consolidation: {reason}", operation_id=operation_id, memory_id=memory_id,
+        old.status, old.expired_at, old.updated_at = MemoryStatus.SUPERSEDED, utcnow(), utcnow()
+        ledger.record(s, EventOp.SUPERSEDE, f"consolidation: {reason}", operation_id=operation_id, memory_id=memory_id,
                       source="job", before=before, after=ledger.snapshot(old))

@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 
 from assistant.jobs.base import JobContext, JobResult
 from assistant.memory.retention import retention
+from storage.db import Database
 from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.timeutil import utcnow
+from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus
 
 REASON_PREFIX = "forgetting:"
 BATCH = 200
@@ -23,9 +25,9 @@ BATCH = 200
 
 def profile_source_ids(s) -> set[int]:
     """Memories an active profile line cites: the profile would lose its evidence if they were archived."""
-    profile_ids = select(Memory.id).where(Memory.kind == "profile", Memory.status == "active")
+    profile_ids = select(Memory.id).where(Memory.kind == MemoryKind.PROFILE, Memory.status == MemoryStatus.ACTIVE)
     return set(s.scalars(select(MemoryLink.dst_id).where(
-        MemoryLink.kind == "derived_from", MemoryLink.src_id.in_(profile_ids))))
+        MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.src_id.in_(profile_ids))))
 
 
 class ForgettingJob:
@@ -40,7 +42,7 @@ class ForgettingJob:
                 reason = (f"{REASON_PREFIX} retention {item['retention']:.3f} below "
                           f"{ctx.settings.forgetting_threshold} after {item['age_days']:.0f} days unused")
                 if not ctx.dry_run:
-                    ctx.app.memory.forget(item["id"], reason=reason)
+                    ctx.memory.forget(item["id"], reason=reason)
                 result.count("archived")
                 result.change(f"{'would archive' if ctx.dry_run else 'archived'} #{item['id']} "
                               f"(R={item['retention']:.3f}): {item['text'][:70]!r}")
@@ -58,12 +60,12 @@ class ForgettingJob:
         now = utcnow()
         recent = now - timedelta(days=st.forgetting_recent_days)
         out = []
-        with ctx.app.db.session() as s:
+        with ctx.db.session() as s:
             exempt = profile_source_ids(s)
             restored = dict(s.execute(select(MemoryEvent.memory_id, func.max(MemoryEvent.created_at))
-                                      .where(MemoryEvent.op == "restore").group_by(MemoryEvent.memory_id)).all())
+                                      .where(MemoryEvent.op == EventOp.RESTORE).group_by(MemoryEvent.memory_id)).all())
             rows = s.scalars(select(Memory).where(
-                Memory.status == "active", Memory.pinned.is_(False), Memory.kind.in_(st.forgetting_kinds)))
+                Memory.status == MemoryStatus.ACTIVE, Memory.pinned.is_(False), Memory.kind.in_(st.forgetting_kinds)))
             for m in rows:
                 if m.id in exempt or (m.last_recalled_at is not None and m.last_recalled_at >= recent):
                     continue
@@ -76,14 +78,14 @@ class ForgettingJob:
         return sorted(out, key=lambda d: d["retention"])
 
 
-def forgetting_inbox(app, limit: int = 100) -> list[dict[str, Any]]:
+def forgetting_inbox(db: Database, limit: int = 100) -> list[dict[str, Any]]:
     """Memories this job archived and the user has not restored, newest first, with the job's reason."""
-    with app.db.session() as s:
+    with db.read_session() as s:
         last_event = (select(MemoryEvent.memory_id, func.max(MemoryEvent.id).label("eid"))
                       .where(MemoryEvent.op.in_(("forget", "restore"))).group_by(MemoryEvent.memory_id).subquery())
         q = (select(Memory, MemoryEvent).join(last_event, last_event.c.memory_id == Memory.id)
              .join(MemoryEvent, MemoryEvent.id == last_event.c.eid)
-             .where(Memory.status == "archived", MemoryEvent.op == "forget",
+             .where(Memory.status == MemoryStatus.ARCHIVED, MemoryEvent.op == EventOp.FORGET,
                     MemoryEvent.reason.startswith(REASON_PREFIX))
              .order_by(MemoryEvent.id.desc()).limit(limit))
         return [{"id": m.id, "kind": m.kind, "text": m.text, "archived_at": e.created_at, "reason": e.reason}

@@ -1,6 +1,6 @@
 """The profile: a few sections of short lines about the user, each line a `profile` memory citing its sources.
 
-The chat prompt starts from `profile_text()` (reachable as `app.jobs.profile_text()`). Reflection adds lines;
+The chat prompt starts from `profile_text()` (reachable as `JobService.profile_text()`). Reflection adds lines;
 a line whose sources stopped being active (superseded, archived, deleted) or no longer support it is retired
 on the next reflection run.
 """
@@ -11,18 +11,20 @@ from typing import Any
 
 from sqlalchemy import select
 
+from storage.db import Database
 from storage.models import Memory, MemoryLink
+from storage.enums import LinkKind, MemoryKind, MemoryStatus
 
 SECTIONS = ("identity", "people", "work", "places", "preferences", "routines", "goals")
 
 
-def profile_lines(app) -> list[dict[str, Any]]:
+def profile_lines(db: Database) -> list[dict[str, Any]]:
     """Active profile lines with their section and cited memory ids, in section order then age."""
-    with app.db.session() as s:
-        rows = list(s.scalars(select(Memory).where(Memory.kind == "profile", Memory.status == "active")
+    with db.read_session() as s:
+        rows = list(s.scalars(select(Memory).where(Memory.kind == MemoryKind.PROFILE, Memory.status == MemoryStatus.ACTIVE)
                               .order_by(Memory.id)))
         links = s.execute(select(MemoryLink.src_id, MemoryLink.dst_id).where(
-            MemoryLink.kind == "derived_from", MemoryLink.src_id.in_([m.id for m in rows]))).all()
+            MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.src_id.in_([m.id for m in rows]))).all()
     cites: dict[int, list[int]] = {}
     for src, dst in links:
         cites.setdefault(src, []).append(dst)
@@ -32,7 +34,7 @@ def profile_lines(app) -> list[dict[str, Any]]:
     return sorted(lines, key=lambda d: (order.get(d["section"], len(SECTIONS)), d["id"]))
 
 
-def profile_text(app, with_sources: bool = True) -> str:
+def profile_text(db: Database, with_sources: bool = True) -> str:
     """The profile as plain text for a system prompt, one '## Section' heading per non-empty section.
 
     Example:
@@ -43,7 +45,7 @@ def profile_text(app, with_sources: bool = True) -> str:
     """
     out: list[str] = []
     current = None
-    for line in profile_lines(app):
+    for line in profile_lines(db):
         if line["section"] != current:
             current = line["section"]
             out.append(f"## {current.capitalize()}")

@@ -26,6 +26,9 @@ from assistant.memory.support import (content_words, echoes, in_person, jaccard,
                                       supported)
 from assistant.memory.text_rules import text_hash
 from assistant.memory import ledger
+from assistant.memory.write_path import WriteAction
+from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source
+from storage.records import NewMemory
 from storage.models import Memory, MemoryLink
 from storage.timeutil import utcnow
 
@@ -62,17 +65,17 @@ class ReflectionJob:
     # -- maintenance ------------------------------------------------------------------------------------
     def _retire_unsupported(self, ctx: JobContext, result: JobResult) -> None:
         """A line whose sources are no longer active, or no longer support it, leaves the profile."""
-        lines = profile_lines(ctx.app)
+        lines = profile_lines(ctx.db)
         if not lines:
             return
-        with ctx.app.db.session() as s:
+        with ctx.db.session() as s:
             cited = {m.id: m for m in s.scalars(select(Memory).where(
                 Memory.id.in_({i for line in lines for i in line["sources"]})))}
             for line in lines:
-                active = [cited[i].text for i in line["sources"] if i in cited and cited[i].status == "active"]
+                active = [cited[i].text for i in line["sources"] if i in cited and cited[i].status == MemoryStatus.ACTIVE]
                 if supported(line["text"], active, ctx.settings.profile_min_overlap):
                     continue
-                gone = [f"#{i} {cited[i].status}" for i in line["sources"] if i in cited and cited[i].status != "active"]
+                gone = [f"#{i} {cited[i].status}" for i in line["sources"] if i in cited and cited[i].status != MemoryStatus.ACTIVE]
                 reason = "reflection: its sources no longer support it" + (f" ({', '.join(gone)})" if gone else "")
                 result.count("profile_removed")
                 result.change(f"{'would remove' if ctx.dry_run else 'removed'} profile line #{line['id']} "
@@ -80,15 +83,15 @@ class ReflectionJob:
                 if not ctx.dry_run:
                     row = s.get(Memory, line["id"])
                     before = ledger.snapshot(row)
-                    row.status, row.expired_at, row.updated_at = "superseded", utcnow(), utcnow()
-                    ledger.record(s, "supersede", reason, operation_id=ctx.operation_id, memory_id=row.id,
+                    row.status, row.expired_at, row.updated_at = MemoryStatus.SUPERSEDED, utcnow(), utcnow()
+                    ledger.record(s, EventOp.SUPERSEDE, reason, operation_id=ctx.operation_id, memory_id=row.id,
                                   source="job", before=before, after=ledger.snapshot(row))
 
     # -- the model's part -------------------------------------------------------------------------------
     @staticmethod
     def _recent_notes(ctx: JobContext) -> list[dict[str, Any]]:
-        with ctx.app.db.session() as s:
-            rows = s.scalars(select(Memory).where(Memory.status == "active", Memory.kind.in_(SOURCE_KINDS))
+        with ctx.db.session() as s:
+            rows = s.scalars(select(Memory).where(Memory.status == MemoryStatus.ACTIVE, Memory.kind.in_(SOURCE_KINDS))
                              .order_by(Memory.recorded_at.desc(), Memory.id.desc())
                              .limit(ctx.settings.reflection_max_memories))
             notes = [{"id": m.id, "text": " ".join(m.text.split())[:NOTE_CHARS]} for m in rows]
@@ -106,7 +109,7 @@ class ReflectionJob:
 
     def _ask_profile(self, llm, ctx: JobContext, notes, result: JobResult) -> list[dict[str, Any]]:
         """One question per candidate note; the line cites that note, and faces the same checks as any line."""
-        cited = {i for line in profile_lines(ctx.app) for i in line["sources"]}
+        cited = {i for line in profile_lines(ctx.db) for i in line["sources"]}
         candidates = profile_candidates(notes, cited, ctx.settings.profile_max_lines)
         lines = []
         for note in candidates:
@@ -179,7 +182,7 @@ class ReflectionJob:
 
     # -- writing ----------------------------------------------------------------------------------------
     def _add_profile_lines(self, ctx: JobContext, lines: list[dict[str, Any]], result: JobResult) -> None:
-        existing = profile_lines(ctx.app)
+        existing = profile_lines(ctx.db)
         for line in lines:
             if any(e["section"] == line["section"] and jaccard(e["text"], line["text"]) >= 0.8 for e in existing):
                 continue
@@ -196,8 +199,8 @@ class ReflectionJob:
             result.change(f"added profile line #{record.id} {label}")
 
     def _add_thoughts(self, ctx: JobContext, thoughts: list[dict[str, Any]], result: JobResult) -> None:
-        with ctx.app.db.session() as s:
-            known = set(s.scalars(select(Memory.text_hash).where(Memory.kind == "thought", Memory.status == "active")))
+        with ctx.db.session() as s:
+            known = set(s.scalars(select(Memory.text_hash).where(Memory.kind == MemoryKind.THOUGHT, Memory.status == MemoryStatus.ACTIVE)))
         for thought in thoughts:
             if text_hash(thought["text"]) in known:
                 continue
@@ -216,8 +219,8 @@ class ReflectionJob:
     @staticmethod
     def _store(ctx: JobContext, line: dict[str, Any], kind: str, provenance: dict[str, Any]):
         cites = ", ".join(f"#{i}" for i in line["sources"])
-        outcome = ctx.app.memory.write([dict(text=line["text"], kind=kind, source="assistant", provenance=provenance,
-                                             links=[("derived_from", i) for i in line["sources"]])],
-                                       reason=f"reflection: {kind} derived from {cites}",
-                                       operation_id=ctx.operation_id)[0]
-        return outcome.record if outcome.action == "stored" else None
+        outcome = ctx.memory.write([NewMemory(line["text"], kind=kind, source=Source.ASSISTANT, provenance=provenance,
+                                              links=tuple((LinkKind.DERIVED_FROM, i) for i in line["sources"]))],
+                                   reason=f"reflection: {kind} derived from {cites}",
+                                   operation_id=ctx.operation_id)[0]
+        return outcome.record if outcome.action == WriteAction.STORED else None

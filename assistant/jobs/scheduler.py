@@ -19,7 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import inspect, text
+from storage.job_store import stored_next_runs
 
 from storage.errors import UserError
 
@@ -67,7 +67,7 @@ def triggers(settings) -> dict[str, object]:
 class JobScheduler:
     def __init__(self, service: "JobService"):
         self.service = service
-        self.settings = service.app.settings
+        self.settings = service.settings
         self.scheduler: BackgroundScheduler | None = None
 
     @property
@@ -80,7 +80,7 @@ class JobScheduler:
             return
         grace = int(self.settings.jobs_misfire_grace_hours * 3600)
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.service.app.db.engine, tablename=JOBSTORE_TABLE),
+            jobstores={"default": SQLAlchemyJobStore(engine=self.service.db.engine, tablename=JOBSTORE_TABLE),
                        "volatile": MemoryJobStore()},
             executors={"default": {"type": "threadpool", "max_workers": 1}},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace},
@@ -130,9 +130,4 @@ class JobScheduler:
         """Next run time per job id, from the live scheduler or, when it is not running, from the job store."""
         if self.running:
             return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
-        engine = self.service.app.db.engine
-        if not inspect(engine).has_table(JOBSTORE_TABLE):
-            return {}
-        with engine.connect() as conn:
-            rows = conn.execute(text(f"SELECT id, next_run_time FROM {JOBSTORE_TABLE}")).all()
-        return {job_id: datetime.fromtimestamp(ts).astimezone() if ts is not None else None for job_id, ts in rows}
+        return stored_next_runs(self.service.db, JOBSTORE_TABLE)

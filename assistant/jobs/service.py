@@ -1,4 +1,4 @@
-"""JobService (`app.jobs`): run an upkeep job now, list the schedule, start and stop the scheduler,
+"""JobService: run an upkeep job now, list the schedule, start and stop the scheduler,
 and read what the jobs produced (the profile, the forgetting inbox)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 import threading
 import traceback
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import func, select
 
@@ -16,14 +16,20 @@ from assistant.jobs.consolidation import ConsolidationJob
 from assistant.jobs.forgetting import ForgettingJob, forgetting_inbox
 from assistant.jobs.profile import profile_lines, profile_text
 from assistant.jobs.reflection import ReflectionJob
-from assistant.jobs.runs import finish_run, last_ok_run, last_runs, start_run
 from assistant.jobs.scheduler import JobScheduler, triggers
+from storage.db import Database
+from storage.embedder import Embedder
+from storage.enums import MemoryKind, RunStatus
 from storage.errors import UserError
+from storage.job_store import finish_run, last_ok_run, last_runs, start_run
 from storage.models import Memory
 from storage.timeutil import utcnow
+from storage.vector_index import VectorIndex
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from assistant.config import Settings
+    from assistant.llm.protocol import LanguageModel
+    from assistant.memory.manager import MemoryManager
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +37,18 @@ JOBS = {job.name: job for job in (ConsolidationJob(), ReflectionJob(), Forgettin
 
 
 class JobService:
-    def __init__(self, app: "App", llm: Any = None):
-        self.app = app
+    def __init__(self, db: Database, memory: MemoryManager, vector_index: VectorIndex, embedder: Embedder,
+                 settings: Settings, load_model: Callable[[], LanguageModel] | None = None):
+        self.db = db
+        self.memory = memory
+        self.vector_index = vector_index
+        self.embedder = embedder
+        self.settings = settings
+        # The chat model, loaded on first use; None: jobs use their deterministic paths.
+        self.load_model = load_model
         self.stop_event = threading.Event()
         self.scheduler = JobScheduler(self)
         self._locks = {name: threading.Lock() for name in JOBS}
-        self._llm_override = llm  # tests and benchmarks hand in a model; else app.llm when available
 
     # -- running --------------------------------------------------------------------------------------
     def run(self, name: str, dry_run: bool = False) -> JobResult:
@@ -49,20 +61,21 @@ class JobService:
         if not lock.acquire(blocking=False):
             raise UserError(f"The {name} job is already running; try again when it has finished.")
         try:
-            run_id = start_run(self.app.db, name, dry_run)
-            ctx = JobContext(self.app, dry_run=dry_run, stop_event=self.stop_event, llm_factory=self.llm)
+            run_id = start_run(self.db, name, dry_run)
+            ctx = JobContext(self.db, self.memory, self.vector_index, self.embedder, self.settings, dry_run=dry_run,
+                             stop_event=self.stop_event, llm_factory=self.llm)
             result = JobResult(name, dry_run)
             try:
                 result = job.run(ctx)
             except JobStopped:
                 result.stopped = True
-                finish_run(self.app.db, run_id, "stopped", result.counts, "stopped at a safe point by shutdown")
+                finish_run(self.db, run_id, RunStatus.STOPPED, result.counts, "stopped at a safe point by shutdown")
                 return result
             except BaseException as exc:
-                finish_run(self.app.db, run_id, "failed", result.counts,
+                finish_run(self.db, run_id, RunStatus.FAILED, result.counts,
                            "".join(traceback.format_exception_only(type(exc), exc)).strip())
                 raise
-            finish_run(self.app.db, run_id, "ok", result.counts)
+            finish_run(self.db, run_id, RunStatus.OK, result.counts)
             return result
         finally:
             lock.release()
@@ -75,16 +88,16 @@ class JobService:
         except UserError as exc:  # already running elsewhere: this slot is simply skipped
             log.info("%s job skipped: %s", name, exc)
         except Exception:
-            log.exception("%s job failed; retrying in %s minutes", name, self.app.settings.jobs_retry_minutes)
+            log.exception("%s job failed; retrying in %s minutes", name, self.settings.jobs_retry_minutes)
             self.scheduler.retry_later(name)
 
     def consolidate_if_idle(self) -> bool:
         """Consolidate when the user has been idle long enough after enough new turns (checked every minute)."""
-        st = self.app.settings
-        last = last_ok_run(self.app.db, "consolidation")
+        st = self.settings
+        last = last_ok_run(self.db, "consolidation")
         since = last["started_at"] if last else None
-        with self.app.db.session() as s:
-            q = select(func.count(Memory.id), func.max(Memory.recorded_at)).where(Memory.kind == "episode")
+        with self.db.session() as s:
+            q = select(func.count(Memory.id), func.max(Memory.recorded_at)).where(Memory.kind == MemoryKind.EPISODE)
             if since is not None:
                 q = q.where(Memory.recorded_at > since)
             turns, latest = s.execute(q).one()
@@ -95,14 +108,12 @@ class JobService:
         self.run_in_background("consolidation")
         return True
 
-    def llm(self):
+    def llm(self) -> LanguageModel | None:
         """The chat model for jobs, or None (jobs then use their deterministic paths)."""
-        if self._llm_override is not None:
-            return self._llm_override
-        if not self.app.settings.jobs_use_llm or not hasattr(type(self.app), "llm"):
+        if not self.settings.jobs_use_llm or self.load_model is None:
             return None
         try:
-            return self.app.llm
+            return self.load_model()
         except Exception as exc:  # a missing or broken model must not stop upkeep
             log.warning("jobs run without the chat model: %s", exc)
             return None
@@ -111,7 +122,7 @@ class JobService:
     def start(self) -> None:
         """Start the background scheduler (desktop app, `secondme serve`). Safe to call twice; does nothing
         when the setting jobs_enabled is off."""
-        if self.app.settings.jobs_enabled:
+        if self.settings.jobs_enabled:
             self.scheduler.start()
 
     def shutdown(self, wait: bool = True) -> None:
@@ -130,14 +141,14 @@ class JobService:
         nexts = self.scheduler.next_runs()
         out = []
         for name in JOBS:
-            last = last_runs(self.app.db, name, 1)
+            last = last_runs(self.db, name, 1)
             retry = nexts.get(f"{name}-retry")
             out.append({"job": name, "schedule": schedule[name], "next_run": nexts.get(name),
                         "retry_at": retry, "last_run": last[0] if last else None})
         return out
 
     def schedules(self) -> dict[str, str]:
-        st = self.app.settings
+        st = self.settings
         triggers(st)  # refuse a malformed crontab here too
         return {
             "consolidation": f"every {st.consolidation_every_hours:g} h; idle {st.consolidation_idle_minutes:g} min "
@@ -150,16 +161,16 @@ class JobService:
         names = [name] if name else list(JOBS)
         if name and name not in JOBS:
             raise UserError(f"Unknown job '{name}'; use one of: {', '.join(JOBS)}.")
-        runs = [r for n in names for r in last_runs(self.app.db, n, limit)]
+        runs = [r for n in names for r in last_runs(self.db, n, limit)]
         return sorted(runs, key=lambda r: -r["id"])[:limit]
 
     def profile_text(self, with_sources: bool = True) -> str:
         """The user's profile as prompt-ready text (see assistant.jobs.profile.profile_text); '' when empty."""
-        return profile_text(self.app, with_sources)
+        return profile_text(self.db, with_sources)
 
     def profile_lines(self) -> list[dict[str, Any]]:
-        return profile_lines(self.app)
+        return profile_lines(self.db)
 
     def forgetting_inbox(self, limit: int = 100) -> list[dict[str, Any]]:
-        """What the forgetting job archived and nobody restored yet; restore with app.memory.restore(id)."""
-        return forgetting_inbox(self.app, limit)
+        """What the forgetting job archived and nobody restored yet; restore with MemoryManager.restore(id)."""
+        return forgetting_inbox(self.db, limit)

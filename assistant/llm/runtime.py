@@ -68,8 +68,8 @@ class LlamaRuntime:
         self.threads = threads
 
         eos_id, bos_id = self.llm.token_eos(), self.llm.token_bos()
-        eos = self.llm._model.token_get_text(eos_id) if eos_id != -1 else ""
-        bos = self.llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+        eos = self.llm.detokenize([eos_id], special=True).decode("utf-8", "replace") if eos_id != -1 else ""
+        bos = self.llm.detokenize([bos_id], special=True).decode("utf-8", "replace") if bos_id != -1 else ""
         own = self.metadata.get("tokenizer.chat_template")
         self.template_name = "gguf" if own else template_fallback
         self._extra_stops = [] if own else FALLBACK_STOPS[template_fallback]

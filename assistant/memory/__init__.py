@@ -1,6 +1,6 @@
 """The memory manager: write path, recall, and the operations the user can do on a memory."""
 
 from assistant.memory.manager import MemoryManager
-from assistant.memory.records import MemoryRecord, RecallHit
+from storage.records import MemoryRecord, RecallHit
 
 __all__ = ["MemoryManager", "MemoryRecord", "RecallHit"]

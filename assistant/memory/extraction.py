@@ -33,11 +33,18 @@ from assistant.memory.dates import resolve_when, with_absolute_date
 from assistant.memory.support import (content_words, in_person, missing_specifics, overlap, repeats_itself,
                                       stem)
 from assistant.memory.text_rules import text_hash
+from storage.db import Database
+from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus
 from storage.models import ExtractionJob, Memory
+from storage.records import NewMemory
 from storage.timeutil import as_utc, utcnow
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from assistant.config import Settings
+    from assistant.memory.write_path import WriteOutcome
+
+# The write path's write(items, reason, operation_id): extracted facts go through it like any other memory.
+WriteMemories = Callable[[Sequence[NewMemory], str, "str | None"], "list[WriteOutcome]"]
 
 log = logging.getLogger(__name__)
 
@@ -198,34 +205,35 @@ def slot_key_problem(slot: str, text: str) -> str | None:
 class ExtractionQueue:
     """The persistent queue of episodes waiting for fact extraction, and the code that works through it."""
 
-    def __init__(self, app: "App"):
-        self.app = app
-        self.settings = app.settings
+    def __init__(self, db: Database, write: WriteMemories, settings: Settings):
+        self.db = db
+        self.write = write
+        self.settings = settings
         self._worker: ExtractionWorker | None = None
 
     # -- queue -----------------------------------------------------------------------------------
     def enqueue(self, episode_ids: Sequence[int]) -> None:
         now = utcnow()
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             s.add_all([ExtractionJob(episode_id=i, status="pending", attempts=0, created_at=now, updated_at=now)
                        for i in episode_ids])
         if self._worker is not None:
             self._worker.wake()
 
     def counts(self) -> dict[str, int]:
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             rows = s.execute(select(ExtractionJob.status, func.count()).group_by(ExtractionJob.status))
             return {status: n for status, n in rows}
 
     def jobs(self) -> list[dict[str, Any]]:
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             return [{"id": j.id, "episode_id": j.episode_id, "status": j.status, "attempts": j.attempts,
                      "last_error": j.last_error} for j in s.scalars(select(ExtractionJob).order_by(ExtractionJob.id))]
 
     def _claim(self, skip: Sequence[int] = ()) -> int | None:
         """Take the oldest pending job (or one a crashed process left running), other than those in `skip`."""
         now = utcnow()
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             s.execute(update(ExtractionJob).where(ExtractionJob.status == "running",
                                                   ExtractionJob.claimed_at < now - STALE_CLAIM)
                       .values(status="pending"))
@@ -264,10 +272,10 @@ class ExtractionQueue:
         return {"done": done, "retried": retried, "failed": failed}
 
     def process(self, job_id: int, llm: LanguageModel) -> str:
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             job = s.get(ExtractionJob, job_id)
             episode = s.get(Memory, job.episode_id)
-            if episode is None or episode.status != "active":
+            if episode is None or episode.status != MemoryStatus.ACTIVE:
                 # A quarantined turn must not leak into facts; a forgotten or deleted one has nothing to give.
                 job.status, job.updated_at = "done", utcnow()
                 job.last_error = f"skipped: the episode is {episode.status if episode else 'gone'}"
@@ -286,32 +294,32 @@ class ExtractionQueue:
             log.exception("fact extraction crashed on episode %s", episode_id)
             return self._failed(job_id, episode_id, session_id, f"{type(exc).__name__}: {exc}")
         op_id = ledger.new_operation_id()
-        items = [dict(text=f.text, kind="fact", source=source, at=f.valid_from, session_id=session_id,
-                      trust=EXTRACTED_TRUST, subject=f.subject, slot_key=f.slot_key,
-                      provenance={"extracted_from": episode_id, "model": getattr(llm, "name", "?"),
-                                  **({"when": f.when} if f.when else {})},
-                      links=[("derived_from", episode_id)]) for f in facts]
-        outcomes = self.app.memory.write(items, reason=f"extracted from episode {episode_id}", operation_id=op_id)
-        with self.app.db.session() as s:
+        items = [NewMemory(f.text, kind=MemoryKind.FACT, source=source, at=f.valid_from, session_id=session_id,
+                           trust=EXTRACTED_TRUST, subject=f.subject, slot_key=f.slot_key,
+                           provenance={"extracted_from": episode_id, "model": getattr(llm, "name", "?"),
+                                       **({"when": f.when} if f.when else {})},
+                           links=((LinkKind.DERIVED_FROM, episode_id),)) for f in facts]
+        outcomes = self.write(items, f"extracted from episode {episode_id}", op_id)
+        with self.db.session() as s:
             summary = ", ".join(f"{o.action} #{o.memory_id}" if o.memory_id else o.action for o in outcomes)
             reason = (f"{len(facts)} fact(s) extracted: {summary}" if facts else "no facts in this turn")
             if dropped:
                 reason += f"; dropped or changed {len(dropped)}: " + "; ".join(dropped)[:800]
-            ledger.record(s, "extract", reason, operation_id=op_id, memory_id=episode_id, source="assistant",
+            ledger.record(s, EventOp.EXTRACT, reason, operation_id=op_id, memory_id=episode_id, source="assistant",
                           session_id=session_id, facts=[o.memory_id for o in outcomes], model=getattr(llm, "name", "?"))
             job = s.get(ExtractionJob, job_id)
             job.status, job.updated_at, job.last_error = "done", utcnow(), ("; ".join(dropped)[:2000] or None)
         return "done"
 
     def _failed(self, job_id: int, episode_id: int, session_id: int | None, error: str) -> str:
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             job = s.get(ExtractionJob, job_id)
             job.last_error, job.updated_at = error[:2000], utcnow()
             if job.attempts < self.settings.extraction_max_attempts:
                 job.status = "pending"
                 return "retry"
             job.status = "failed"
-            ledger.record(s, "extract_failed",
+            ledger.record(s, EventOp.EXTRACT_FAILED,
                           f"fact extraction gave up after {job.attempts} attempt(s): {error[:500]}; the turn itself "
                           "is kept", operation_id=ledger.new_operation_id(), memory_id=episode_id,
                           source="assistant", session_id=session_id)
@@ -319,7 +327,7 @@ class ExtractionQueue:
 
     def retry_failed(self) -> int:
         """Put failed jobs back on the queue (e.g. after switching to a stronger model)."""
-        with self.app.db.session() as s:
+        with self.db.session() as s:
             return s.execute(update(ExtractionJob).where(ExtractionJob.status == "failed")
                              .values(status="pending", attempts=0, updated_at=utcnow())).rowcount
 

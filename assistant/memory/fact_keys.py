@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import Memory, MemoryLink
+from storage.enums import LinkKind, MemoryKind, MemoryStatus
 
 
 def fact_keys_for_episodes(s: Session, episode_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:
@@ -23,8 +24,8 @@ def fact_keys_for_episodes(s: Session, episode_ids: Iterable[int]) -> dict[int, 
         return out
     rows = s.execute(
         select(MemoryLink.dst_id, Memory.id, Memory.text).join(Memory, Memory.id == MemoryLink.src_id)
-        .where(MemoryLink.kind == "derived_from", MemoryLink.dst_id.in_(ids), Memory.kind == "fact",
-               Memory.status == "active").order_by(Memory.id)
+        .where(MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.dst_id.in_(ids), Memory.kind == MemoryKind.FACT,
+               Memory.status == MemoryStatus.ACTIVE).order_by(Memory.id)
     )
     for episode_id, fact_id, text in rows:
         out[episode_id].append((fact_id, text))
@@ -37,5 +38,5 @@ def episodes_for_facts(s: Session, fact_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = s.execute(select(MemoryLink.src_id, MemoryLink.dst_id).join(Memory, Memory.id == MemoryLink.dst_id)
-                     .where(MemoryLink.kind == "derived_from", MemoryLink.src_id.in_(ids), Memory.kind == "episode"))
+                     .where(MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.src_id.in_(ids), Memory.kind == MemoryKind.EPISODE))
     return {fact_id: episode_id for fact_id, episode_id in rows}

@@ -9,7 +9,7 @@ naming the operation it reversed, never by editing or removing the old ones.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,9 +19,10 @@ from storage.errors import NotFound, UserError
 from storage.keyword_index import KeywordIndex
 from storage.models import Memory, MemoryEvent, MemoryLink, VectorOutbox
 from storage.timeutil import utcnow
+from storage.enums import EventOp, LinkKind, MemoryStatus
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from storage.db import Database
 
 # Ops whose `before` snapshot is all that is needed to reverse them.
 _RESTORE_BEFORE = {"supersede", "duplicate", "merge", "quarantine", "release", "forget", "restore", "pin",
@@ -71,17 +72,17 @@ def purge_row(s: Session, m: Memory, reason: str, *, operation_id: str, source: 
 
     A tombstone row keeps the ledger whole; the ledger keeps that the memory existed, never what it said.
     """
-    if m.status == "deleted":
+    if m.status == MemoryStatus.DELETED:
         return
-    m.text, m.text_hash, m.status, m.expired_at, m.updated_at = "", "", "deleted", utcnow(), utcnow()
+    m.text, m.text_hash, m.status, m.expired_at, m.updated_at = "", "", MemoryStatus.DELETED, utcnow(), utcnow()
     m.provenance = {}
     for event in s.scalars(select(MemoryEvent).where(MemoryEvent.memory_id == m.id)):
         event.payload = scrub(event.payload)
     KeywordIndex.remove(s, [m.id])
     KeywordIndex.purge_deleted_terms(s)
     s.merge(VectorOutbox(memory_id=m.id, op="delete"))
-    record(s, "delete", reason, operation_id=operation_id, memory_id=m.id, source=source, session_id=session_id,
-           after={"status": "deleted"})
+    record(s, EventOp.DELETE, reason, operation_id=operation_id, memory_id=m.id, source=source, session_id=session_id,
+           after={"status": MemoryStatus.DELETED})
 
 
 def apply_snapshot(s: Session, m: Memory, snap: dict[str, Any]) -> None:
@@ -106,7 +107,7 @@ def active_superseders(s: Session, memory_id: int, excluding: set[int] = frozens
     """Active memories that still supersede this one (other than those being removed)."""
     rows = s.execute(
         select(MemoryLink.src_id).join(Memory, Memory.id == MemoryLink.src_id)
-        .where(MemoryLink.kind == "supersedes", MemoryLink.dst_id == memory_id, Memory.status == "active")
+        .where(MemoryLink.kind == LinkKind.SUPERSEDES, MemoryLink.dst_id == memory_id, Memory.status == MemoryStatus.ACTIVE)
     )
     return [r[0] for r in rows if r[0] not in excluding]
 
@@ -114,16 +115,17 @@ def active_superseders(s: Session, memory_id: int, excluding: set[int] = frozens
 class Ledger:
     """Reads the ledger and replays it backwards: undo, forget a session, history of a memory."""
 
-    def __init__(self, app: "App"):
-        self.app = app
-        self.db = app.db
+    def __init__(self, db: Database, sync_vectors: Callable[[], int]):
+        self.db = db
+        # Replays the vector outbox after an undo or purge (IndexKeeper.sync_vectors).
+        self.sync_vectors = sync_vectors
 
     # -- undo ----------------------------------------------------------------------------------
     def last_operation(self, s: Session) -> str | None:
         # Skip operations already undone, and the undo operations themselves (their purge events included).
         undone = set()
         for op_id, payload in s.execute(select(MemoryEvent.operation_id, MemoryEvent.payload)
-                                        .where(MemoryEvent.op == "undo")):
+                                        .where(MemoryEvent.op == EventOp.UNDO)):
             undone.update((payload.get("undoes"), op_id))
         q = (select(MemoryEvent.operation_id).where(MemoryEvent.op != "undo", MemoryEvent.operation_id.is_not(None))
              .order_by(MemoryEvent.id.desc()))
@@ -140,7 +142,7 @@ class Ledger:
                 raise UserError("Nothing to undo: the ledger holds no operation that can be reversed.")
             events = list(s.scalars(select(MemoryEvent).where(MemoryEvent.operation_id == op_id)
                                     .order_by(MemoryEvent.id.desc())))
-            if any(e.op == "delete" for e in events):
+            if any(e.op == EventOp.DELETE for e in events):
                 raise UserError("The last operation deleted a memory for good; its text is gone, so it cannot be "
                                 "undone. Nothing was changed.")
             undo_id = new_operation_id()
@@ -151,22 +153,22 @@ class Ledger:
                     continue
                 m = s.get(Memory, e.memory_id)
                 before = snapshot(m)
-                if e.op == "add":
+                if e.op == EventOp.ADD:
                     purge_row(s, m, f"undo: removed what '{e.reason}' added", operation_id=undo_id,
                               session_id=e.session_id)
                 elif e.op in _RESTORE_BEFORE and "before" in e.payload:
                     apply_snapshot(s, m, e.payload["before"])
-                    if e.op == "supersede" and e.payload.get("superseded_by"):
-                        s.query(MemoryLink).filter(MemoryLink.kind == "supersedes", MemoryLink.dst_id == m.id,
+                    if e.op == EventOp.SUPERSEDE and e.payload.get("superseded_by"):
+                        s.query(MemoryLink).filter(MemoryLink.kind == LinkKind.SUPERSEDES, MemoryLink.dst_id == m.id,
                                                    MemoryLink.src_id == e.payload["superseded_by"]).delete()
-                record(s, "undo", f"undo of {e.op}: {e.reason}", operation_id=undo_id, memory_id=m.id,
+                record(s, EventOp.UNDO, f"undo of {e.op}: {e.reason}", operation_id=undo_id, memory_id=m.id,
                        session_id=e.session_id, before=before, after=snapshot(m), undoes=op_id, event=e.id)
                 reversed_ops.append({"event": e.id, "op": e.op, "memory_id": m.id, "change": "reversed"})
             if not any(r["change"] == "reversed" for r in reversed_ops):
                 # Still mark it undone, so the next undo moves on to the operation before it.
-                record(s, "undo", "undo of an operation that changed nothing stored", operation_id=undo_id,
+                record(s, EventOp.UNDO, "undo of an operation that changed nothing stored", operation_id=undo_id,
                        undoes=op_id)
-        self.app.memory.sync_vector_index()
+        self.sync_vectors()
         return {"operation_id": op_id, "events": reversed_ops}
 
     # -- forget a conversation -------------------------------------------------------------------
@@ -177,9 +179,9 @@ class Ledger:
         """
         with self.db.session() as s:
             added = set(s.scalars(select(MemoryEvent.memory_id).where(
-                MemoryEvent.session_id == session_id, MemoryEvent.op == "add", MemoryEvent.memory_id.is_not(None))))
+                MemoryEvent.session_id == session_id, MemoryEvent.op == EventOp.ADD, MemoryEvent.memory_id.is_not(None))))
             rows = list(s.scalars(select(Memory).where(
-                or_(Memory.session_id == session_id, Memory.id.in_(added)), Memory.status != "deleted")))
+                or_(Memory.session_id == session_id, Memory.id.in_(added)), Memory.status != MemoryStatus.DELETED)))
             if not rows:
                 raise NotFound(f"No memories from session {session_id}; nothing to forget.")
             op_id = new_operation_id()
@@ -188,26 +190,26 @@ class Ledger:
             for m in rows:
                 if purge:
                     purge_row(s, m, reason, operation_id=op_id, session_id=session_id)
-                elif m.status != "archived":
+                elif m.status != MemoryStatus.ARCHIVED:
                     before = snapshot(m)
-                    m.status, m.expired_at, m.updated_at = "archived", utcnow(), utcnow()
-                    record(s, "forget", reason, operation_id=op_id, memory_id=m.id, session_id=session_id,
+                    m.status, m.expired_at, m.updated_at = MemoryStatus.ARCHIVED, utcnow(), utcnow()
+                    record(s, EventOp.FORGET, reason, operation_id=op_id, memory_id=m.id, session_id=session_id,
                            before=before, after=snapshot(m))
             restored = []
             superseded_ids = set(s.scalars(select(MemoryLink.dst_id).where(
-                MemoryLink.kind == "supersedes", MemoryLink.src_id.in_(gone))))
+                MemoryLink.kind == LinkKind.SUPERSEDES, MemoryLink.src_id.in_(gone))))
             for old in s.scalars(select(Memory).where(Memory.id.in_(superseded_ids - gone),
-                                                      Memory.status == "superseded")):
+                                                      Memory.status == MemoryStatus.SUPERSEDED)):
                 if active_superseders(s, old.id, excluding=gone):
                     continue
                 before = snapshot(old)
-                old.status, old.valid_to, old.expired_at, old.updated_at = "active", None, None, utcnow()
-                record(s, "restore", f"restored: what superseded it came from session {session_id}, now forgotten",
+                old.status, old.valid_to, old.expired_at, old.updated_at = MemoryStatus.ACTIVE, None, None, utcnow()
+                record(s, EventOp.RESTORE, f"restored: what superseded it came from session {session_id}, now forgotten",
                        operation_id=op_id, memory_id=old.id, session_id=session_id, before=before,
                        after=snapshot(old))
                 restored.append(old.id)
         if purge:
-            self.app.memory.sync_vector_index()
+            self.sync_vectors()
             self.db.checkpoint()
         return {"session_id": session_id, "operation_id": op_id, "forgotten": sorted(gone),
                 "restored": sorted(restored), "purged": purge}

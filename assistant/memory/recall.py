@@ -24,61 +24,38 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Sequence
 
-from sqlalchemy import select
-
 from assistant.memory import fusion
 from assistant.memory.retention import retention
-from assistant.memory.records import MemoryRecord, RecallHit
 from assistant.memory.text_rules import clean_text
 from assistant.timeparse import TimeRange, find_time_range
-from storage.errors import UserError
+from storage.db import Database
+from storage.embedder import Embedder
+from storage.enums import MemoryKind, MemoryStatus
+from storage.errors import InvalidInput, UserError
 from storage.keyword_index import KeywordIndex, expansion_terms, query_terms, uncommon_terms
-from storage.models import MEMORY_KINDS, MEMORY_STATUSES, Memory
+from storage.memory_store import MemoryStore, RecallRow, newest_in, recall_rows
+from storage.records import RecallHit
 from storage.timeutil import as_utc, utcnow
+from storage.vector_index import VectorIndex
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from assistant.config import Settings
 
-DEFAULT_STATUSES = ("active",)
-HISTORY_STATUSES = ("active", "superseded", "archived")
+DEFAULT_STATUSES = (MemoryStatus.ACTIVE,)
+HISTORY_STATUSES = (MemoryStatus.ACTIVE, MemoryStatus.SUPERSEDED, MemoryStatus.ARCHIVED)
 DAY = 86400.0
 MMR_HEAD = 40
 FEEDBACK_POOL = 100  # candidates whose texts give the expansion words their rarity
 
 
-@dataclass
-class _Meta:
-    """The columns recall needs for a candidate; full rows are loaded only for the k it returns.
-
-    Times are Unix seconds, computed by SQLite: recall only needs ages and comparisons, and making ~1,000
-    datetime objects per question cost more than the row lookups.
-    """
-
-    id: int
-    kind: str
-    status: str
-    session_id: int | None
-    valid_at: float | None  # valid_from
-    seen_at: float  # last recalled, else recorded
-    strength: float
-    importance: float
-    pinned: bool
-    text: str
-
-
-def _unix(column: str) -> str:
-    return f"(julianday({column}) - 2440587.5) * 86400.0"  # SQLite's stored UTC text, as Unix seconds
-
-
-_META_SQL = (f"SELECT id, kind, status, session_id, {_unix('valid_from')}, "
-             f"{_unix('coalesce(last_recalled_at, recorded_at)')}, strength, importance, pinned, text "
-             "FROM memories WHERE id IN ({ids})")
-
-
 class Recaller:
-    def __init__(self, app: "App"):
-        self.app = app
-        self.settings = app.settings
+    def __init__(self, db: Database, store: MemoryStore, vector_index: VectorIndex, embedder: Embedder,
+                 settings: Settings):
+        self.db = db
+        self.store = store
+        self.vector_index = vector_index
+        self.embedder = embedder
+        self.settings = settings
         self._executor: ThreadPoolExecutor | None = None  # started on the first recall, see _recall
         self._worker_lock = threading.Lock()
 
@@ -91,13 +68,11 @@ class Recaller:
             raise UserError("k must be at least 1.")
         statuses = tuple(dict.fromkeys(tuple(statuses) + (HISTORY_STATUSES if history else ())))
         for status in statuses:
-            if status not in MEMORY_STATUSES or status == "deleted":
-                raise UserError(f"Cannot recall status '{status}'; use some of: active, superseded, quarantined, archived.")
+            if status not in MemoryStatus.values() or status == MemoryStatus.DELETED:
+                raise InvalidInput(f"Cannot recall status '{status}'; use some of: active, superseded, quarantined, "
+                                   "archived.")
         if kinds is not None:
-            kinds = tuple(kinds)
-            for kind in kinds:
-                if kind not in MEMORY_KINDS:
-                    raise UserError(f"Unknown memory kind '{kind}'; use one of: {', '.join(MEMORY_KINDS)}.")
+            kinds = tuple(MemoryKind.parse(kind) for kind in kinds)
         reference = as_utc(reference_time) if reference_time else utcnow()
         if time_range is None and self.settings.recall_time_mode != "off":
             time_range = find_time_range(query, reference)
@@ -115,15 +90,15 @@ class Recaller:
         # Chroma holds every status; over-fetch so filtering by status still leaves a full pool.
         dense_job = self._worker().submit(self._dense, query, pool * 2) if st.recall_weight_dense > 0 else None
         rankings: dict[str, list[int]] = {}
-        with self.app.db.read_session() as s:
+        with self.db.read_session() as s:
             keyword = KeywordIndex.search(s, query, pool, statuses)
             in_range: list[tuple[int, float]] = []
             if time_range is not None and st.recall_time_mode != "off":
                 in_range = KeywordIndex.search(s, query, pool, statuses, time_range.start, time_range.end)
                 if not in_range:  # "what did I do yesterday?": no topic words, so the period itself is the query
-                    in_range = self._newest_in(s, time_range, statuses, pool)
+                    in_range = [(i, 0.0) for i in newest_in(s, time_range.start, time_range.end, statuses, pool)]
             dense = dense_job.result() if dense_job is not None else []
-            meta = self._load_meta(s, {i for i, _ in dense} | {i for i, _ in keyword} | {i for i, _ in in_range})
+            meta = recall_rows(s, {i for i, _ in dense} | {i for i, _ in keyword} | {i for i, _ in in_range})
             allowed = {i for i, m in meta.items() if m.status in statuses and (kinds is None or m.kind in kinds)}
             dense = [(i, sim) for i, sim in dense if i in allowed][:pool]
             keyword = [(i, sc) for i, sc in keyword if i in allowed]
@@ -145,7 +120,7 @@ class Recaller:
                 added_terms = uncommon_terms(s, added_terms, st.recall_expansion_max_share)
                 if added_terms:
                     expanded = KeywordIndex.search(s, query, pool, statuses, extra_terms=added_terms)
-                    meta.update(self._load_meta(s, {i for i, _ in expanded} - set(meta)))
+                    meta.update(recall_rows(s, {i for i, _ in expanded} - set(meta)))
                     allowed |= {i for i, _ in expanded if self._admit(meta.get(i), statuses, kinds)}
                     expanded = [(i, sc) for i, sc in expanded if i in allowed]
                     rankings["expanded"] = [i for i, _ in expanded]
@@ -186,11 +161,10 @@ class Recaller:
         # Diversify only the head: that is what a reader (or the prompt) sees, and it keeps MMR cheap.
         head = order[:min(max(2 * k, 20), MMR_HEAD)]
         if st.recall_mmr_lambda < 1.0 and len(head) > 1:
-            head = fusion.mmr(head, final, self.app.vector_index.vectors(head), len(head), st.recall_mmr_lambda)
+            head = fusion.mmr(head, final, self.vector_index.vectors(head), len(head), st.recall_mmr_lambda)
         chosen = (head + order[len(head):])[:k]
 
-        with self.app.db.read_session() as s:
-            rows = {m.id: MemoryRecord.from_row(m) for m in s.scalars(select(Memory).where(Memory.id.in_(chosen)))}
+        rows = self.store.records(chosen)
         hits = []
         for position, i in enumerate(chosen, start=1):
             breakdown = dict(parts[i])
@@ -220,32 +194,13 @@ class Recaller:
                 self._executor = None
 
     def _dense(self, query: str, limit: int) -> list[tuple[int, float]]:
-        return self.app.vector_index.query(self.app.embedder.embed([query])[0], limit)
+        return self.vector_index.query(self.embedder.embed([query])[0], limit)
 
     @staticmethod
-    def _admit(m: _Meta | None, statuses: Sequence[str], kinds: Sequence[str] | None) -> bool:
+    def _admit(m: RecallRow | None, statuses: Sequence[str], kinds: Sequence[str] | None) -> bool:
         return m is not None and m.status in statuses and (kinds is None or m.kind in kinds)
 
-    @staticmethod
-    def _newest_in(s, time_range: TimeRange, statuses: Sequence[str], limit: int) -> list[tuple[int, float]]:
-        q = select(Memory.id).where(Memory.status.in_(list(statuses)))
-        if time_range.start is not None:
-            q = q.where(Memory.valid_from >= time_range.start)
-        if time_range.end is not None:
-            q = q.where(Memory.valid_from < time_range.end)
-        return [(i, 0.0) for i in s.scalars(q.order_by(Memory.valid_from.desc(), Memory.id.desc()).limit(limit))]
-
-    @staticmethod
-    def _load_meta(s, ids: set[int]) -> dict[int, _Meta]:
-        if not ids:
-            return {}
-        # Plain SQL with the (integer) ids written in: binding hundreds of parameters costs more than the
-        # lookups, SQLite caps their number, and SQLAlchemy's per-row type handling cost about as much as the
-        # lookups themselves for the ~1,000 candidates of a question at 100k memories.
-        rows = s.connection().exec_driver_sql(_META_SQL.format(ids=",".join(str(int(i)) for i in ids)))
-        return {row[0]: _Meta(*row) for row in rows}
-
-    def _neighbours(self, s, fused: dict[int, float], meta: dict[int, _Meta], statuses: Sequence[str],
+    def _neighbours(self, s, fused: dict[int, float], meta: dict[int, RecallRow], statuses: Sequence[str],
                     kinds: Sequence[str] | None) -> dict[int, list[int]]:
         """Turns next to the best candidates in the same session, both ways.
 
@@ -257,7 +212,7 @@ class Recaller:
             return {}
         head = [i for i in sorted(fused, key=lambda i: -fused[i])[:100] if meta[i].session_id is not None]
         wanted = {i + d for i in head for d in range(-window, window + 1) if d} - set(meta)
-        meta.update(self._load_meta(s, wanted))
+        meta.update(recall_rows(s, wanted))
         out: dict[int, list[int]] = {}
         for i in set(head) | {j for j in wanted if j in meta}:
             here = meta[i]

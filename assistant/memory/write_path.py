@@ -8,8 +8,8 @@ Order, for each item of a batch (items are decided in order, so a later item see
    as history. A fact that is older in valid time than the slot's current holder is stored already superseded.
 3. Near duplicate (embedding cosine >= settings.near_duplicate_threshold, same kind, same numbers and negations,
    no slot disagreement): treated like an exact duplicate.
-4. Plugin checks (`app.plugins.check_memory`, with the nearest active memories as context["similar"]); the
-   combined verdict is applied: quarantine -> stored as `quarantined` (out of default recall, never supersedes);
+4. Plugin checks (the `check_memory` callable the write path is given, with the nearest active memories as
+   context["similar"]); the combined verdict is applied: quarantine -> stored as `quarantined` (out of default recall, never supersedes);
    reject -> not stored, the ledger keeps the reason; supersede -> those ids are superseded; merge -> stored as
    `archived` with a `merged_into` link, the target reinforced.
 Episodes (verbatim chat turns) skip 1-3 and are never rejected: a plugin's reject becomes a quarantine, because
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 from sqlalchemy import select
@@ -29,32 +29,47 @@ from sqlalchemy.orm import Session
 
 from assistant.memory import ledger
 from assistant.memory.retention import reinforced_strength
-from assistant.memory.records import MemoryRecord
 from assistant.memory.text_rules import clean_text, text_hash
-from plugins.api import MemoryCandidate, Verdict
-from storage.errors import UserError
+from plugins.api import Candidate, Decision, Verdict
+from storage.db import Database
+from storage.embedder import Embedder
+from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source, Vocabulary
 from storage.keyword_index import KeywordIndex
-from storage.models import LINK_KINDS, MEMORY_KINDS, SOURCES, Memory, MemoryLink, VectorOutbox
+from storage.memory_store import MemoryStore
+from storage.models import Memory, MemoryLink, VectorOutbox
+from storage.records import MemoryRecord, NewMemory
 from storage.timeutil import as_utc, utcnow
+from storage.vector_index import VectorIndex
 
 if TYPE_CHECKING:
-    from assistant.app import App
+    from assistant.config import Settings
 
 # Trust by source channel: what the user says outranks what a document or another app claims.
-DEFAULT_TRUST = {"user": 1.0, "assistant": 0.7, "document": 0.6, "plugin": 0.5, "api": 0.5}
-ITEM_KEYS = {"text", "kind", "source", "at", "session_id", "importance", "trust", "provenance", "subject",
-             "slot_key", "links"}
+DEFAULT_TRUST = {Source.USER: 1.0, Source.ASSISTANT: 0.7, Source.DOCUMENT: 0.6, Source.PLUGIN: 0.5, Source.API: 0.5}
+# The plugin checks: a candidate and its context in, one combined verdict out (PluginHost.check_memory).
+CheckMemory = Callable[[Candidate, dict[str, Any]], Verdict]
+LIVE = (MemoryStatus.ACTIVE, MemoryStatus.QUARANTINED)  # statuses a new copy would duplicate
 NEIGHBOURS = 10  # nearest stored memories fetched per item for the near-duplicate and plugin checks
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
 
 
+class WriteAction(Vocabulary):
+    """write action: what the write path did with one item."""
+
+    STORED = "stored"
+    QUARANTINED = "quarantined"
+    DUPLICATE = "duplicate"
+    MERGED = "merged"
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class WriteOutcome:
     """What happened to one item: stored, quarantined, duplicate, merged or rejected, and why."""
 
-    action: str
+    action: WriteAction
     reason: str
     record: MemoryRecord | None = None  # the stored memory, or the existing one it duplicated / merged into
     superseded: tuple[int, ...] = ()
@@ -103,71 +118,55 @@ def normalise_slot_key(slot_key: str | None) -> str | None:
 
 
 class WritePath:
-    def __init__(self, app: "App"):
-        self.app = app
-        self.settings = app.settings
+    def __init__(self, db: Database, store: MemoryStore, embedder: Embedder, vector_index: VectorIndex,
+                 check_memory: CheckMemory, settings: Settings):
+        self.db = db
+        self.store = store
+        self.embedder = embedder
+        self.vector_index = vector_index
+        self.check_memory = check_memory
+        self.settings = settings
 
     # -- building rows ---------------------------------------------------------------------------
-    def new_row(self, text: str, kind: str = "fact", source: str = "user", at: datetime | None = None,
-                session_id: int | None = None, importance: float = 0.5, trust: float | None = None,
-                provenance: dict[str, Any] | None = None, subject: str | None = None,
-                slot_key: str | None = None) -> Memory:
-        if kind not in MEMORY_KINDS:
-            raise UserError(f"Unknown memory kind '{kind}'; use one of: {', '.join(MEMORY_KINDS)}.")
-        if source not in SOURCES:
-            raise UserError(f"Unknown source '{source}'; use one of: {', '.join(SOURCES)}.")
-        if not 0.0 <= importance <= 1.0:
-            raise UserError("Importance must be between 0 and 1.")
-        if trust is not None and not 0.0 <= trust <= 1.0:
-            raise UserError("Trust must be between 0 and 1.")
-        cleaned = clean_text(text, self.settings.max_text_bytes)
+    def new_row(self, item: NewMemory) -> Memory:
+        cleaned = clean_text(item.text, self.settings.max_text_bytes)
         now = utcnow()
         return Memory(
-            kind=kind, text=cleaned, text_hash=text_hash(cleaned), source=source,
-            trust=DEFAULT_TRUST[source] if trust is None else trust, importance=importance,
-            session_id=session_id, provenance=provenance or {},
-            subject=(subject or "").strip()[:200] or None, slot_key=normalise_slot_key(slot_key),
-            valid_from=as_utc(at) if at else now, recorded_at=now, updated_at=now,
-            embedding_model=self.settings.embedder, status="active",
+            kind=item.kind, text=cleaned, text_hash=text_hash(cleaned), source=item.source,
+            trust=DEFAULT_TRUST[item.source] if item.trust is None else item.trust, importance=item.importance,
+            session_id=item.session_id, provenance=dict(item.provenance),
+            subject=(item.subject or "").strip()[:200] or None, slot_key=normalise_slot_key(item.slot_key),
+            valid_from=as_utc(item.at) if item.at else now, recorded_at=now, updated_at=now,
+            embedding_model=self.settings.embedder, status=MemoryStatus.ACTIVE,
             strength=1.0, recall_count=0, pinned=False,
         )
 
     # -- the write -------------------------------------------------------------------------------
-    def write(self, items: Sequence[dict[str, Any]], reason: str = "remembered",
+    def write(self, items: Sequence[NewMemory], reason: str = "remembered",
               operation_id: str | None = None) -> list[WriteOutcome]:
         """Check and store several memories in one transaction, in order, then index them."""
-        built: list[_Item] = []
-        for item in items:
-            unknown = set(item) - ITEM_KEYS
-            if unknown:
-                raise UserError(f"Unknown memory field(s): {', '.join(sorted(unknown))}.")
-            links = list(item.get("links") or [])
-            for kind, _ in links:
-                if kind not in LINK_KINDS:
-                    raise UserError(f"Unknown link kind '{kind}'; use one of: {', '.join(LINK_KINDS)}.")
-            fields = {k: v for k, v in item.items() if k != "links"}
-            built.append(_Item(self.new_row(**fields), np.zeros(0), links))
+        built = [_Item(self.new_row(item), np.zeros(0), list(item.links)) for item in items]
         if not built:
             return []
-        vectors = self.app.embedder.embed([b.row.text for b in built])
+        vectors = self.embedder.embed([b.row.text for b in built])
         for b, v in zip(built, vectors):
             b.vector = v
-        neighbours = self.app.vector_index.query_many(vectors, NEIGHBOURS)
+        neighbours = self.vector_index.query_many(vectors, NEIGHBOURS)
         batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason,
                        stored_vectors=np.empty_like(vectors))
-        with self.app.db.session() as s, s.no_autoflush:
+        with self.db.session() as s, s.no_autoflush:
             batch.session = s
             batch.known = {m.id: m for m in s.scalars(select(Memory).where(
                 Memory.id.in_({i for hits in neighbours for i, _ in hits})))}
             # Everything the exact-duplicate and slot rules need, read once for the whole batch and kept
             # up to date in memory as items are decided.
             for m in s.scalars(select(Memory).where(
-                    Memory.text_hash.in_({b.row.text_hash for b in built if b.row.kind != "episode"}),
-                    Memory.status.in_(("active", "quarantined"))).order_by(Memory.id)):
+                    Memory.text_hash.in_({b.row.text_hash for b in built if b.row.kind != MemoryKind.EPISODE}),
+                    Memory.status.in_(LIVE)).order_by(Memory.id)):
                 batch.by_hash.setdefault((m.text_hash, m.kind), m)
             for m in s.scalars(select(Memory).where(
                     Memory.slot_key.in_({b.row.slot_key for b in built if b.row.slot_key}),
-                    Memory.status == "active").order_by(Memory.id)):
+                    Memory.status == MemoryStatus.ACTIVE).order_by(Memory.id)):
                 batch.by_slot.setdefault(m.slot_key, []).append(m)
             outcomes = [self._decide(s, b, hits, batch) for b, hits in zip(built, neighbours)]
             # One flush gives every new row its id; then links, index rows and ledger events follow in order.
@@ -183,8 +182,8 @@ class WritePath:
                                      tuple(x.id for x in superseded))
                         for o, row, superseded in outcomes]
         if batch.stored:
-            self.app.vector_index.upsert([b.row.id for b in batch.stored], np.stack([b.vector for b in batch.stored]))
-            self.app.memory._clear_outbox([b.row.id for b in batch.stored])
+            self.vector_index.upsert([b.row.id for b in batch.stored], np.stack([b.vector for b in batch.stored]))
+            self.store.clear_outbox([b.row.id for b in batch.stored])
         return outcomes
 
     def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: "_Batch"):
@@ -194,77 +193,77 @@ class WritePath:
         are queued on batch.after_flush.
         """
         row = b.row
-        is_episode = row.kind == "episode"
+        is_episode = row.kind == MemoryKind.EPISODE
         slot_holders: list[Memory] = []
         if not is_episode:
             original = batch.by_hash.get((row.text_hash, row.kind))
-            if original is not None and original.status in ("active", "quarantined"):
+            if original is not None and original.status in LIVE:
                 return self._duplicate(row, original, 1.0, "exact duplicate", batch)
             if row.slot_key:
-                slot_holders = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
+                slot_holders = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == MemoryStatus.ACTIVE]
             near, sim = self._near_duplicate(row, b.vector, hits, batch)
             if near is not None:
                 return self._duplicate(row, near, sim, f"near duplicate (cosine {sim:.3f})", batch)
 
         verdict = self._plugin_verdict(row, b.vector, hits, batch.known)
         decision, verdict_reason = verdict.decision, verdict.reason or verdict.decision
-        if decision == "reject" and is_episode:
-            decision, verdict_reason = "quarantine", f"{verdict_reason} (episodes are kept, so quarantined instead)"
-        if decision == "reject":
+        if decision == Decision.REJECT and is_episode:
+            decision, verdict_reason = Decision.QUARANTINE, f"{verdict_reason} (episodes are kept, so quarantined instead)"
+        if decision == Decision.REJECT:
             batch.after_flush.append(lambda: ledger.record(
-                s, "reject", verdict_reason, operation_id=batch.op_id, source=row.source, session_id=row.session_id,
+                s, EventOp.REJECT, verdict_reason, operation_id=batch.op_id, source=row.source, session_id=row.session_id,
                 plugin=verdict.plugin, text_hash=row.text_hash, preview=row.text[:200], kind=row.kind))
-            return WriteOutcome("rejected", verdict_reason), None, []
+            return WriteOutcome(WriteAction.REJECTED, verdict_reason), None, []
 
         merge_target = None
-        if decision == "merge":
+        if decision == Decision.MERGE:
             merge_target = s.get(Memory, verdict.merge_into) if verdict.merge_into is not None else None
-            if merge_target is None or merge_target.status == "deleted":
-                decision, verdict_reason = "accept", f"merge target {verdict.merge_into} missing; stored instead"
-        if decision == "quarantine":
-            row.status = "quarantined"
-        elif decision == "merge":
-            row.status, row.expired_at = "archived", utcnow()
+            if merge_target is None or merge_target.status == MemoryStatus.DELETED:
+                decision, verdict_reason = Decision.ACCEPT, f"merge target {verdict.merge_into} missing; stored instead"
+        if decision == Decision.QUARANTINE:
+            row.status = MemoryStatus.QUARANTINED
+        elif decision == Decision.MERGE:
+            row.status, row.expired_at = MemoryStatus.ARCHIVED, utcnow()
 
         s.add(row)
         batch.stored_vectors[len(batch.stored)] = b.vector
         batch.stored.append(b)
         current = batch.by_hash.get((row.text_hash, row.kind))
-        if not is_episode and (current is None or current.status not in ("active", "quarantined")):
+        if not is_episode and (current is None or current.status not in LIVE):
             batch.by_hash[(row.text_hash, row.kind)] = row
-        add_reason = batch.reason if decision in ("accept", "supersede") else f"{batch.reason}; {decision}: {verdict_reason}"
+        add_reason = batch.reason if decision in (Decision.ACCEPT, Decision.SUPERSEDE) else f"{batch.reason}; {decision}: {verdict_reason}"
         added_as = ledger.snapshot(row)
 
         def added() -> None:
             for kind, dst in b.links:
                 s.add(MemoryLink(src_id=row.id, dst_id=dst, kind=kind))
-            ledger.record(s, "add", add_reason, operation_id=batch.op_id, memory_id=row.id, source=row.source,
+            ledger.record(s, EventOp.ADD, add_reason, operation_id=batch.op_id, memory_id=row.id, source=row.source,
                           session_id=row.session_id, after=added_as)
         batch.after_flush.append(added)
 
-        if decision == "quarantine":
+        if decision == Decision.QUARANTINE:
             batch.after_flush.append(lambda: ledger.record(
-                s, "quarantine", verdict_reason, operation_id=batch.op_id, memory_id=row.id,
+                s, EventOp.QUARANTINE, verdict_reason, operation_id=batch.op_id, memory_id=row.id,
                 source=verdict.plugin or "plugin", session_id=row.session_id, plugin=verdict.plugin))
-            return WriteOutcome("quarantined", verdict_reason), row, []
-        if decision == "merge":
+            return WriteOutcome(WriteAction.QUARANTINED, verdict_reason), row, []
+        if decision == Decision.MERGE:
             before = ledger.snapshot(merge_target)
             self._reinforce(merge_target)
             after = ledger.snapshot(merge_target)
             batch.touched.append(merge_target)
 
             def merged() -> None:
-                s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind="merged_into", score=verdict.confidence))
-                ledger.record(s, "merge", f"merged memory {row.id} into it: {verdict_reason}",
+                s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind=LinkKind.MERGED_INTO, score=verdict.confidence))
+                ledger.record(s, EventOp.MERGE, f"merged memory {row.id} into it: {verdict_reason}",
                               operation_id=batch.op_id, memory_id=merge_target.id, source=verdict.plugin or "plugin",
                               session_id=row.session_id, before=before, after=after, merged=row.id)
             batch.after_flush.append(merged)
-            return WriteOutcome("merged", verdict_reason), row, []
+            return WriteOutcome(WriteAction.MERGED, verdict_reason), row, []
 
         superseded: list[Memory] = []
-        if row.slot_key and row.status == "active":
+        if row.slot_key and row.status == MemoryStatus.ACTIVE:
             for old in slot_holders:
-                if old.status != "active":
+                if old.status != MemoryStatus.ACTIVE:
                     continue
                 if old.valid_from and row.valid_from and as_utc(row.valid_from) < as_utc(old.valid_from):
                     # Learned late but older in the world: history, not the current value.
@@ -273,16 +272,16 @@ class WritePath:
                 else:
                     self._supersede(s, row, old, f"new value for slot {row.slot_key}", batch)
                     superseded.append(old)
-            batch.by_slot[row.slot_key] = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == "active"]
-            if row.status == "active":
+            batch.by_slot[row.slot_key] = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == MemoryStatus.ACTIVE]
+            if row.status == MemoryStatus.ACTIVE:
                 batch.by_slot[row.slot_key].append(row)
         for old_id in verdict.supersede_ids:
             old = s.get(Memory, old_id)
-            if old is None or old.status != "active" or row.status != "active":
+            if old is None or old.status != MemoryStatus.ACTIVE or row.status != MemoryStatus.ACTIVE:
                 continue
             self._supersede(s, row, old, f"{verdict.plugin or 'plugin'}: {verdict.reason}", batch)
             superseded.append(old)
-        return WriteOutcome("stored", batch.reason), row, superseded
+        return WriteOutcome(WriteAction.STORED, batch.reason), row, superseded
 
     # -- the rules -------------------------------------------------------------------------------
     def _near_duplicate(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
@@ -296,7 +295,7 @@ class WritePath:
         for other, sim in sorted(pairs, key=lambda p: -p[1]):
             if sim < threshold:
                 break
-            if (other.status == "active" and other.kind == row.kind
+            if (other.status == MemoryStatus.ACTIVE and other.kind == row.kind
                     # Two slot facts: the same slot is the slot rule's call, different slots are different facts.
                     and not (row.slot_key and other.slot_key)
                     and same_numbers_and_negations(row.text, other.text)):
@@ -305,23 +304,20 @@ class WritePath:
 
     def _plugin_verdict(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
                         known: dict[int, Memory]) -> Verdict:
-        host = self.app.plugins
-        if not host.pm.hook.check_memory.get_hookimpls():
-            return Verdict()
         # Plugins see only memories they can name: rows of this batch get their ids at its end, so only stored
         # neighbours count (comparing with the batch's own rows would be work whose result is dropped).
         pairs = [(known[i], sim) for i, sim in hits if i in known]
         similar = [MemoryRecord.from_row(m) for m, _ in sorted(pairs, key=lambda p: -p[1])
-                   if m.status == "active" and m.id is not None][: self.settings.similar_k]
-        candidate = MemoryCandidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,
-                                    session_id=row.session_id, slot_key=row.slot_key, subject=row.subject,
-                                    valid_from=row.valid_from, provenance=dict(row.provenance or {}))
+                   if m.status == MemoryStatus.ACTIVE and m.id is not None][: self.settings.similar_k]
+        candidate = Candidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,
+                              session_id=row.session_id, slot_key=row.slot_key, subject=row.subject,
+                              valid_from=row.valid_from, provenance=dict(row.provenance or {}))
         # The candidate's vector rides along so plugins (the poisoning guard) need not embed it again.
-        return host.check_memory(candidate, {"similar": similar, "embedding": vector})
+        return self.check_memory(candidate, {"similar": similar, "embedding": vector})
 
     def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: "_Batch"):
         before = ledger.snapshot(original)
-        if original.status == "active":
+        if original.status == MemoryStatus.ACTIVE:
             self._reinforce(original)
             what = "the original was reinforced"
         else:
@@ -332,11 +328,11 @@ class WritePath:
         def record() -> None:
             ref = f"memory {original.id}"
             reason = f"{why} of {ref}; not stored again, {what}"
-            ledger.record(batch.session, "duplicate", reason, operation_id=batch.op_id, memory_id=original.id,
+            ledger.record(batch.session, EventOp.DUPLICATE, reason, operation_id=batch.op_id, memory_id=original.id,
                           source=row.source, session_id=row.session_id, before=before, after=after,
                           similarity=round(sim, 4), preview=row.text[:200])
         batch.after_flush.append(record)
-        return WriteOutcome("duplicate", f"{why}; not stored again, {what}"), original, []
+        return WriteOutcome(WriteAction.DUPLICATE, f"{why}; not stored again, {what}"), original, []
 
     def _reinforce(self, m: Memory) -> None:
         # Being told the same thing again is a repetition: stability grows as on a real recall (same spacing rule).
@@ -348,15 +344,15 @@ class WritePath:
     def _supersede(s: Session, new: Memory, old: Memory, reason: str, batch: "_Batch") -> None:
         before = ledger.snapshot(old)
         now = utcnow()
-        old.status, old.expired_at, old.updated_at = "superseded", now, now
+        old.status, old.expired_at, old.updated_at = MemoryStatus.SUPERSEDED, now, now
         old.valid_to = new.valid_from if new.valid_from and (old.valid_from is None or
                                                               as_utc(new.valid_from) >= as_utc(old.valid_from)) else now
         after = ledger.snapshot(old)
         batch.touched.append(old)
 
         def linked() -> None:
-            s.add(MemoryLink(src_id=new.id, dst_id=old.id, kind="supersedes"))
-            ledger.record(s, "supersede", f"superseded by memory {new.id}: {reason}", operation_id=batch.op_id,
+            s.add(MemoryLink(src_id=new.id, dst_id=old.id, kind=LinkKind.SUPERSEDES))
+            ledger.record(s, EventOp.SUPERSEDE, f"superseded by memory {new.id}: {reason}", operation_id=batch.op_id,
                           memory_id=old.id, source=new.source, session_id=new.session_id, before=before,
                           after=after, superseded_by=new.id)
         batch.after_flush.append(linked)

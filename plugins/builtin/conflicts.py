@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
-from plugins.api import MemoryCandidate, Verdict
-from plugins.hookspecs import hookimpl
+from plugins.api import Candidate, Verdict
+from plugins.api import hookimpl
+from storage.enums import MemoryStatus
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,:/-]\d+)*")
 NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "without",
@@ -142,10 +143,10 @@ def find_conflict_in(new: str, old: str) -> Conflict | None:
 
 class ConflictChecker:
     @hookimpl
-    def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict | None:
+    def check_memory(self, candidate: Candidate, context: dict[str, Any]) -> Verdict | None:
         supersede, contradicts, details = [], [], []
         for record in context.get("similar") or ():
-            if getattr(record, "status", "active") != "active" or record.text == candidate.text:
+            if getattr(record, "status", MemoryStatus.ACTIVE) != MemoryStatus.ACTIVE or record.text == candidate.text:
                 continue
             conflict = find_conflict_in(candidate.text, record.text)
             if conflict is None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from plugins.api import MemoryCandidate, Verdict
+from plugins.api import Candidate, Decision, PluginContext, Verdict, hookimpl
 from plugins.builtin.poison_features import HAND_FEATURES, feature_matrix, rule_hits
-from plugins.hookspecs import hookimpl
+from storage.enums import Source
 
 MODEL_PATH = Path(__file__).with_name("poisoning_model.npz")
 ROLE_LABEL = re.compile(r"^(User|Assistant): ", re.MULTILINE)
@@ -47,21 +47,20 @@ class PoisoningClassifier:
 
 
 class PoisoningGuard:
-    """The plugin. `startup` hands it the app, whose embedder it shares; standalone it loads its own."""
+    """The plugin. `startup` hands it the context, whose embedder it shares; standalone it loads its own."""
 
     def __init__(self) -> None:
-        self.app: Any = None
-        self._embedder: Any = None
+        self._embed: Callable[[Sequence[str]], np.ndarray] | None = None
         self._classifier: PoisoningClassifier | None = None
         self._lock = threading.Lock()
 
     @hookimpl
-    def startup(self, app: Any) -> None:
-        self.app = app
+    def startup(self, context: PluginContext) -> None:
+        self._embed = context.embed
 
     @hookimpl
-    def check_memory(self, candidate: MemoryCandidate, context: dict[str, Any]) -> Verdict | None:
-        if candidate.source == "user":
+    def check_memory(self, candidate: Candidate, context: dict[str, Any]) -> Verdict | None:
+        if candidate.source == Source.USER:
             # What the user says to their own assistant is trusted: requests and commands are a chat's normal
             # content, and the classifier flags many ordinary requests and much non-English text (deepset's
             # benign prompts, German in its training data). Only the strong rules apply to the user's channel;
@@ -70,8 +69,8 @@ class PoisoningGuard:
             spoken = ROLE_LABEL.sub("", candidate.text)
             strong = [name for name, is_strong in rule_hits(spoken) if is_strong]
             if strong:
-                return Verdict("quarantine", "; ".join(f"text {name}" for name in strong), confidence=0.9)
-            return Verdict("accept", "", confidence=1.0)
+                return Verdict(Decision.QUARANTINE, "; ".join(f"text {name}" for name in strong), confidence=0.9)
+            return Verdict(Decision.ACCEPT, "", confidence=1.0)
         embedding = context.get("embedding")
         return self.judge([candidate.text], [candidate.trust],
                           None if embedding is None else np.asarray(embedding)[None, :])[0]
@@ -79,7 +78,7 @@ class PoisoningGuard:
     def judge(self, texts: list[str], trusts: list[float], embeddings: np.ndarray | None = None) -> list[Verdict]:
         """Verdicts for many texts at once (benchmarks and `secondme check` batch their embeddings)."""
         if embeddings is None:
-            embeddings = self.embedder.embed(texts)
+            embeddings = self.embed(texts)
         scores = self.classifier.scores(texts, embeddings)
         out = []
         for text, trust, score in zip(texts, trusts, scores):
@@ -92,23 +91,19 @@ class PoisoningGuard:
                 reasons.append(f"classifier score {score:.2f} >= {threshold:.2f} for trust {trust:.2f}"
                                + (f" ({', '.join(weak)})" if weak else ""))
             if reasons:
-                out.append(Verdict("quarantine", "; ".join(reasons), confidence=max(float(score), 0.9 if strong else 0),
+                out.append(Verdict(Decision.QUARANTINE, "; ".join(reasons), confidence=max(float(score), 0.9 if strong else 0),
                                    score=float(score)))
             else:
-                out.append(Verdict("accept", "", confidence=1.0 - float(score), score=float(score)))
+                out.append(Verdict(Decision.ACCEPT, "", confidence=1.0 - float(score), score=float(score)))
         return out
 
-    @property
-    def embedder(self):
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            if self._embedder is None:
-                if self.app is not None:
-                    self._embedder = self.app.embedder
-                else:
-                    from storage.embedder import load_embedder
+            if self._embed is None:  # used on its own (benchmarks): load the default embedder once
+                from storage.embedder import load_embedder
 
-                    self._embedder = load_embedder()
-            return self._embedder
+                self._embed = load_embedder().embed
+        return self._embed(texts)
 
     @property
     def classifier(self) -> PoisoningClassifier:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from plugins.api import Tool
-from plugins.hookspecs import hookimpl
+from plugins.api import PluginContext, Tool, hookimpl
 
 RECALL_SCHEMA = {
     "type": "object",
@@ -29,13 +28,13 @@ REMEMBER_SCHEMA = {
 
 class MemoryTools:
     def __init__(self) -> None:
-        self.app: Any = None
+        self.context: PluginContext | None = None
         # The channel tool writes are attributed to; the MCP server and local API set their own.
         self.source = "plugin"
 
     @hookimpl
-    def startup(self, app: Any) -> None:
-        self.app = app
+    def startup(self, context: PluginContext) -> None:
+        self.context = context
 
     @hookimpl
     def register_tools(self, register) -> None:
@@ -47,13 +46,13 @@ class MemoryTools:
     def recall(self, query: str, k: int = 5) -> list[dict[str, Any]]:
         return [{"id": h.memory.id, "text": h.memory.text, "kind": h.memory.kind, "source": h.memory.source,
                  "recorded_at": h.memory.recorded_at.isoformat(), "score": round(h.score, 6)}
-                for h in self._app().memory.recall(query, k=k)]
+                for h in self._context().memory.recall(query, k=k)]
 
     def remember(self, text: str, source: str | None = None) -> dict[str, Any]:
-        record = self._app().memory.remember(text, source=source or self.source)
+        record = self._context().memory.remember(text, source=source or self.source)
         return {"id": record.id, "status": record.status}
 
-    def _app(self):
-        if self.app is None:
-            raise RuntimeError("memory tools used before startup(app)")
-        return self.app
+    def _context(self) -> PluginContext:
+        if self.context is None:
+            raise RuntimeError("memory tools used before startup(context)")
+        return self.context

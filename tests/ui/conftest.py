@@ -82,8 +82,7 @@ def real_app(home, embedder, monkeypatch):
 
     monkeypatch.setenv("SECONDME_MAX_TOKENS", "12")
     monkeypatch.setenv("SECONDME_TEMPERATURE", "0")
-    a = App()
-    a.__dict__["embedder"] = embedder
+    a = App(embedder=embedder)
     yield a
     a.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from assistant.memory.records import RecallHit
+from storage.records import RecallHit
 
 
 def test_send_streams_tokens_then_renders_markdown(window, ctx, qtbot):

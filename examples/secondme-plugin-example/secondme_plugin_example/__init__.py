@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import re
 
-import pluggy
-
-from plugins.api import Tool, Verdict
+# hookimpl is secondme's marker: implementations are matched to its hook specifications by name.
+from plugins.api import Decision, PluginContext, Tool, Verdict, hookimpl
 
 __version__ = "0.1.0"
-
-# The project's marker: implementations are matched to secondme's hook specifications by name.
-hookimpl = pluggy.HookimplMarker("secondme")
 
 SECRET = re.compile(r"\b(password|passwd|api[_ -]?key|secret key)\b\s*(is|=|:)\s*\S+|\bsk-[A-Za-z0-9]{16,}", re.I)
 
@@ -24,7 +20,7 @@ class ExamplePlugin:
     @hookimpl
     def check_memory(self, candidate, context):
         if SECRET.search(candidate.text):
-            return Verdict("quarantine", "looks like it holds a password or API key", confidence=0.9)
+            return Verdict(Decision.QUARANTINE, "looks like it holds a password or API key", confidence=0.9)
         return None  # abstain: no opinion on everything else
 
     @hookimpl
@@ -51,9 +47,9 @@ class ExamplePlugin:
         self.turns += 1
 
     @hookimpl
-    def startup(self, app):
+    def startup(self, context: PluginContext):
         self.started = True
 
     @hookimpl
-    def shutdown(self, app):
+    def shutdown(self, context: PluginContext):
         self.started = False

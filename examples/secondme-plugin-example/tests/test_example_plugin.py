@@ -1,6 +1,6 @@
 """The example plugin's own tests: its hooks, called through a real secondme PluginHost."""
 
-from plugins.api import MemoryCandidate
+from plugins.api import Candidate
 from plugins.manager import PluginHost
 from secondme_plugin_example import ExamplePlugin
 
@@ -14,8 +14,8 @@ def host_with_plugin():
 
 def test_a_password_is_quarantined_and_other_text_is_left_alone():
     host, _ = host_with_plugin()
-    secret = MemoryCandidate(text="my bank password is hunter2!", kind="fact", source="user", trust=1.0)
-    plain = MemoryCandidate(text="my bank is the one on Main Street", kind="fact", source="user", trust=1.0)
+    secret = Candidate(text="my bank password is hunter2!", kind="fact", source="user", trust=1.0)
+    plain = Candidate(text="my bank is the one on Main Street", kind="fact", source="user", trust=1.0)
     assert host.check_memory(secret).decision == "quarantine"
     assert host.check_memory(plain).decision == "accept"
 
@@ -32,8 +32,8 @@ def test_the_word_count_tool_validates_its_arguments():
 
 def test_turns_are_counted_between_startup_and_shutdown():
     host, plugin = host_with_plugin()
-    host.startup(app=None)
+    host.startup(None)
     host.on_turn({"session_id": 1, "user": "hi", "assistant": "hello", "memory_ids": []})
     assert plugin.started and plugin.turns == 1
-    host.shutdown(app=None)
+    host.shutdown()
     assert not plugin.started

@@ -1,6 +1,6 @@
 """Importers and exporters: Obsidian vaults, chat exports (ours and ChatGPT's), JSON and Markdown exports.
 
-Every import goes through app.memory.remember_many with source `document`, so the write-path checks (poisoning
+Every import goes through context.memory.remember_many with source `document`, so the write-path checks (poisoning
 guard, conflict checker) see imported text exactly as they see anything else.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from plugins.api import Integration
 from plugins.builtin.integrations import chats, exports, obsidian
-from plugins.hookspecs import hookimpl
+from plugins.api import hookimpl
 
 
 class Integrations:

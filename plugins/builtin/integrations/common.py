@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from plugins.api import PluginContext
 from storage.errors import UserError
+from storage.records import NewMemory
 
 MAX_IMPORT_FILE_BYTES = 64 * 1024 * 1024  # a chat export can be big; more than this is not one
 MAX_NOTE_BYTES = 1024 * 1024
@@ -80,14 +82,14 @@ def split_long(text: str, max_bytes: int) -> list[str]:
     return [p for p in pieces if p.strip()]
 
 
-def store(app, items: list[dict[str, Any]], report: ImportReport, reason: str,
+def store(context: PluginContext, items: list[NewMemory], report: ImportReport, reason: str,
           progress: Progress | None = None) -> None:
     """Write in batches, each its own transaction, so a failure late in a big import keeps what came before.
     `progress(done, total)` hears of each batch written (items, not memories: a rejected item counts too)."""
     for start in range(0, len(items), BATCH):
         if progress is not None:
             progress(start, len(items))
-        records = app.memory.remember_many(items[start:start + BATCH], reason=reason)
+        records = context.memory.remember_many(items[start:start + BATCH], reason=reason)
         report.stored += len(records)
         report.ids.extend(r.id for r in records)
     if progress is not None:

@@ -9,18 +9,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from plugins.api import host_version
 from storage.errors import UserError
+from storage.enums import MemoryStatus
 
 PAGE = 500
 
 
-def all_memories(app) -> Iterator[Any]:
+def all_memories(context) -> Iterator[Any]:
     offset = 0
     while True:
-        page = app.memory.list(status=None, limit=PAGE, offset=offset)
+        page = context.memory.list(status=None, limit=PAGE, offset=offset)
         if not page:
             return
-        yield from (m for m in page if m.status != "deleted")
+        yield from (m for m in page if m.status != MemoryStatus.DELETED)
         offset += PAGE
 
 
@@ -45,18 +47,17 @@ def _write_atomic(path: Path, text: str) -> None:
         raise UserError(f"Cannot write {path}: {exc.strerror}.") from None
 
 
-def export_json(app, path: Path) -> int:
-    from assistant import __version__
+def export_json(context, path: Path) -> int:
 
-    memories = [m.to_json() for m in all_memories(app)]
-    doc = {"format": "secondme-export", "version": 1, "app_version": __version__,
+    memories = [m.to_json() for m in all_memories(context)]
+    doc = {"format": "secondme-export", "version": 1, "app_version": host_version(),
            "exported_at": datetime.now(timezone.utc).isoformat(), "memories": memories}
     _write_atomic(_target(path, "secondme-memories.json"), json.dumps(doc, ensure_ascii=False, indent=2))
     return len(memories)
 
 
-def export_markdown(app, path: Path) -> int:
-    memories = list(all_memories(app))
+def export_markdown(context, path: Path) -> int:
+    memories = list(all_memories(context))
     lines = ["# secondme memories", "", f"Exported {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"{len(memories)} memories.", ""]
     for kind in ("profile", "fact", "thought", "summary", "episode"):

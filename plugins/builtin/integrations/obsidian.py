@@ -9,7 +9,9 @@ from typing import Any
 import yaml
 
 from plugins.builtin.integrations.common import MAX_NOTE_BYTES, ImportReport, Progress, split_long, store
+from storage.enums import MemoryKind, Source
 from storage.errors import UserError
+from storage.records import NewMemory
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(\n|\Z)", re.DOTALL)
 _WIKILINK = re.compile(r"!?\[\[([^\]|#]+)(?:#[^\]|]*)?(?:\|[^\]]*)?\]\]")
@@ -46,7 +48,7 @@ def note_provenance(vault: Path, path: Path, meta: dict[str, Any], body: str) ->
     }
 
 
-def import_vault(app, path: Path, progress: Progress | None = None) -> ImportReport:
+def import_vault(context, path: Path, progress: Progress | None = None) -> ImportReport:
     vault = Path(path)
     if not vault.exists():
         raise UserError(f"Folder not found: {vault}")
@@ -58,8 +60,8 @@ def import_vault(app, path: Path, progress: Progress | None = None) -> ImportRep
     if not notes:
         raise UserError(f"No Markdown notes (*.md) in {vault}; is this the vault folder?")
     report = ImportReport()
-    items: list[dict[str, Any]] = []
-    max_bytes = app.settings.max_text_bytes
+    items: list[NewMemory] = []
+    max_bytes = context.settings.max_text_bytes
     for note in notes:
         rel = note.relative_to(vault).as_posix()
         if not note.resolve().is_relative_to(root):
@@ -86,6 +88,6 @@ def import_vault(app, path: Path, progress: Progress | None = None) -> ImportRep
         pieces = split_long(f"{note.stem}\n\n{body.strip()}", max_bytes)
         for index, piece in enumerate(pieces):
             prov = dict(provenance, part=index + 1, parts=len(pieces)) if len(pieces) > 1 else provenance
-            items.append(dict(text=piece, kind="fact", source="document", provenance=prov))
-    store(app, items, report, reason=f"imported from Obsidian vault {vault.name}", progress=progress)
+            items.append(NewMemory(piece, kind=MemoryKind.FACT, source=Source.DOCUMENT, provenance=prov))
+    store(context, items, report, reason=f"imported from Obsidian vault {vault.name}", progress=progress)
     return report
