@@ -32,6 +32,7 @@ from assistant.memory.retention import reinforced_strength
 from assistant.memory.records import MemoryRecord
 from assistant.memory.text_rules import clean_text, text_hash
 from plugins.api import MemoryCandidate, Verdict
+from plugins.vocabulary import same_numbers_and_negations
 from storage.errors import UserError
 from storage.keyword_index import KeywordIndex
 from storage.models import LINK_KINDS, MEMORY_KINDS, SOURCES, Memory, MemoryLink, VectorOutbox
@@ -45,9 +46,6 @@ DEFAULT_TRUST = {"user": 1.0, "assistant": 0.7, "document": 0.6, "plugin": 0.5, 
 ITEM_KEYS = {"text", "kind", "source", "at", "session_id", "importance", "trust", "provenance", "subject",
              "slot_key", "links"}
 NEIGHBOURS = 10  # nearest stored memories fetched per item for the near-duplicate and plugin checks
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -87,12 +85,6 @@ class _Item:
     row: Memory
     vector: np.ndarray
     links: list[tuple[str, int]] = field(default_factory=list)
-
-
-def same_numbers_and_negations(a: str, b: str) -> bool:
-    """Near-identical wording can still differ in a number ("I am 30" / "I am 31") or a "not": never duplicates."""
-    return (set(_NUMBER.findall(a)) == set(_NUMBER.findall(b))
-            and len(_NEGATION.findall(a)) == len(_NEGATION.findall(b)))
 
 
 def normalise_slot_key(slot_key: str | None) -> str | None:
