@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 DATA_KEY = "data-key"
 API_TOKEN = "api-token"
+# Where the API token was kept, without a keyring, before it moved into this store: a file beside config.toml.
+LEGACY_TOKEN_FILE = "api-token"
 _INDEX = "_names"
 FALLBACK_FILE = "secrets.json"
 BACKENDS = ("auto", "keyring", "file")
@@ -40,6 +42,7 @@ class SecretStore:
             raise UserError(f"Unknown secrets_backend '{backend}'; use one of: {', '.join(BACKENDS)}.")
         self.service = "secondme/" + hashlib.sha256(str(Path(home).resolve()).encode()).hexdigest()[:16]
         self.file = Path(config_dir) / FALLBACK_FILE
+        self.legacy_token_file = Path(config_dir) / LEGACY_TOKEN_FILE
         self._keyring = None if backend == "file" else _os_keyring(required=backend == "keyring")
         if self._keyring is None:
             self.backend_name = f"file {self.file} (mode 0600)"
@@ -100,6 +103,10 @@ class SecretStore:
     def wipe(self) -> list[str]:
         """Remove every secret of this data folder (and the fallback file). Returns the names removed."""
         removed = [n for n in self.names() if self.delete(n)]
+        if self.legacy_token_file.is_file():  # a token not yet moved into the store is a secret all the same
+            self.legacy_token_file.unlink()
+            if API_TOKEN not in removed:
+                removed.append(API_TOKEN)
         if self._keyring is not None:
             import keyring.errors
 
@@ -128,13 +135,23 @@ class SecretStore:
         self.set(DATA_KEY, key.hex())
         return key
 
-    def api_token(self) -> str:
-        """The local API's bearer token, created on first use."""
-        token = self.get(API_TOKEN)
+    def api_token(self, rotate: bool = False) -> str:
+        """The local API's bearer token: made on first use; a new one when `rotate` (the old one stops working)."""
+        stored = self.get(API_TOKEN)
+        token = None if rotate else stored or self._legacy_api_token()
         if not token:
             token = _random.token_urlsafe(32)
+        if token != stored:
             self.set(API_TOKEN, token)
+            # Moved into the store, or replaced by a rotation: either way the old file must not outlive it.
+            self.legacy_token_file.unlink(missing_ok=True)
         return token
+
+    def _legacy_api_token(self) -> str | None:
+        """The token an older version kept in its own file: taken over, so clients set up with it keep working."""
+        if not self.legacy_token_file.is_file():
+            return None
+        return self.legacy_token_file.read_text(encoding="utf-8").strip() or None
 
     # -- the fallback file -----------------------------------------------------------------------
     def _read_file(self) -> dict[str, str]:

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from assistant.api.server import create_api
-from assistant.api.token import get_or_create_token, token_file
+from tests.conftest import run_cli
 
 TOKEN = "test-token-" + "x" * 20
 
@@ -97,8 +97,29 @@ def test_chat_completions_answer_with_the_real_model_and_use_memory(client, api_
     assert bad.status_code == 400 and "role 'user'" in bad.json()["error"]["message"]
 
 
-def test_without_a_keyring_the_token_is_kept_in_a_private_file(home):
-    token, where = get_or_create_token()
-    assert where == str(token_file()) and len(token) >= 32
-    assert stat.S_IMODE(os.stat(token_file()).st_mode) == 0o600
-    assert get_or_create_token()[0] == token and get_or_create_token(rotate=True)[0] != token
+def test_the_token_lives_in_the_secret_store_survives_restarts_rotates_and_is_wiped(home):
+    env = {"SECONDME_SECRETS_BACKEND": "file"}
+
+    def show_token(*extra: str) -> str:
+        out = run_cli("serve", "--show-token", *extra, env=env)
+        assert out.returncode == 0, out.stderr.decode()[-2000:]
+        return out.stdout.decode().strip()
+
+    token = show_token()
+    assert len(token) >= 32
+    store = home / "secrets.json"
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+    (mine,) = json.loads(store.read_text()).values()
+    assert mine["api-token"] == token and not (home / "api-token").exists()  # no file of its own any more
+    assert show_token() == token  # another process: the same token
+    rotated = show_token("--rotate-token")
+    assert rotated != token and show_token() == rotated
+    assert run_cli("wipe", "--yes", env=env).returncode == 0
+    assert not store.exists()
+
+
+def test_the_token_obeys_a_keyring_only_backend(home):
+    # No OS keyring on this machine: "keyring" must refuse rather than write the token to a file.
+    out = run_cli("serve", "--show-token", env={"SECONDME_SECRETS_BACKEND": "keyring"})
+    assert out.returncode != 0 and "no OS keyring backend" in out.stderr.decode()
+    assert not out.stdout.strip() and not (home / "api-token").exists() and not (home / "secrets.json").exists()

@@ -43,6 +43,31 @@ def test_secrets_are_namespaced_per_data_folder(tmp_path):
     assert a.data_key(create=False) is None and b.data_key(create=False) is not None
 
 
+def test_the_api_token_is_made_once_rotated_on_request_and_wiped(tmp_path):
+    from assistant.secrets import API_TOKEN, SecretStore
+
+    store = SecretStore(tmp_path / "home", tmp_path, backend="file")
+    token = store.api_token()
+    assert SecretStore(tmp_path / "home", tmp_path, backend="file").api_token() == token  # after a restart
+    rotated = store.api_token(rotate=True)
+    assert rotated != token and store.get(API_TOKEN) == rotated
+    assert store.wipe() == [API_TOKEN] and store.get(API_TOKEN) is None
+
+
+def test_an_api_token_file_left_by_an_older_version_is_taken_over_once(tmp_path):
+    from assistant.secrets import API_TOKEN, SecretStore
+
+    old = "kept-by-the-old-token-module-" + "z" * 20
+    legacy = tmp_path / "api-token"  # beside config.toml, where the old code wrote it
+    legacy.write_text(old + "\n")
+    store = SecretStore(tmp_path / "home", tmp_path, backend="file")
+    assert store.api_token() == old and store.get(API_TOKEN) == old  # clients set up with it keep working
+    assert not legacy.exists()
+    legacy.write_text("a stale copy")  # once in the store, the store wins
+    assert store.api_token() == old
+    assert store.wipe() == [API_TOKEN] and not legacy.exists()  # and wipe leaves no copy behind
+
+
 def test_doctor_shows_the_fallback_warning_and_fails_on_loose_permissions(home):
     assert run_cli("remember", "a first memory").returncode == 0
     checks = {c["name"]: c for c in json.loads(run_cli("doctor", "--json").stdout)}

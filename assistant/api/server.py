@@ -9,6 +9,7 @@ Writes through the API carry source `api`, whose default trust (0.5) is the lowe
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import threading
 import time
@@ -22,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from assistant.api.token import token_matches
 from storage.errors import NotFound, UserError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
@@ -31,6 +31,11 @@ MODEL_NAME = "secondme"
 
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
+
+
+def token_matches(given: str, expected: str) -> bool:
+    """Constant-time comparison, so response timing reveals nothing about the token."""
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
 
 class RateLimiter:

@@ -14,9 +14,8 @@ def serve(
     rotate_token: bool = typer.Option(False, "--rotate-token", help="Make a new token (the old one stops working)."),
 ) -> None:
     """Serve the local API on 127.0.0.1: OpenAI-compatible /v1/chat/completions and /v1/memories."""
-    from assistant.api.token import get_or_create_token
-
-    token, where = get_or_create_token(rotate=rotate_token)
+    a = get_app()
+    token = a.secrets.api_token(rotate=rotate_token)
     if show_token:
         typer.echo(token)
         return
@@ -24,11 +23,10 @@ def serve(
 
     from assistant.api.server import create_api
 
-    a = get_app()
     a.start_background_work()  # a server runs for long: upkeep jobs and fact extraction run beside it
     a.warm_up()
     port = port or a.settings.api_port
-    typer.echo(f"secondme API on http://127.0.0.1:{port}/v1 (bearer token in {where}; "
+    typer.echo(f"secondme API on http://127.0.0.1:{port}/v1 (bearer token in {a.secrets.backend_name}; "
                "print it with: secondme serve --show-token)", err=True)
     # Loopback only, on purpose: no option binds another address.
     uvicorn.run(create_api(a, token), host="127.0.0.1", port=port, log_level="warning", server_header=False,

@@ -18,14 +18,12 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from plugins.vocabulary import negations_in, numbers_in
 from storage.keyword_index import STOP_WORDS
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-# Words written with a capital (names, places) and numbers; the first is checked in the original case.
+# Words written with a capital (names, places), checked in the original case.
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’]*")
-_NUMBER = re.compile(r"\d+")
-NEGATIONS = frozenset("not never no none nobody nothing nowhere neither nor cannot".split())
-_NEGATED = re.compile(r"\b(" + "|".join(sorted(NEGATIONS)) + r")\b|n['’]t\b", re.IGNORECASE)
 # "1. ", "2) ", "- ", "* ", quotes and a "Speaker: " lead-in: wrapping a model puts around a copied note.
 _LEAD_IN = re.compile(r"^\s*(?:(?:\d+[.)]|[-*•]|[\"'“‘])\s*)+")
 _SPEAKER = re.compile(r"^\s*[A-Z][\w'’]*(?: [A-Z][\w'’]*)?:\s+")  # "Melanie: ", "Mary Ann: "
@@ -68,15 +66,17 @@ def missing_specifics(line: str, sources: Iterable[str]) -> list[str]:
     """Names, numbers and negations of the line that no cited text contains (empty: nothing invented there)."""
     sources = list(sources)
     found = set().union(*(content_words(t) for t in sources)) if sources else set()
-    found |= {w for t in sources for w in _NUMBER.findall(t)}
     missing = []
     for word in _CAPITALISED.findall(line):
         key = content_words(word)
         if key and not key <= found:
             missing.append(word)
-    missing += [n for n in _NUMBER.findall(line) if n not in found]
-    if _NEGATED.search(line) and not any(_NEGATED.search(t) for t in sources):
-        missing.append(_NEGATED.search(line).group(0))
+    # Numbers are compared whole, not as words: "3" is not in "3.5 hours" although the word "3" is.
+    source_numbers = {n for t in sources for n in numbers_in(t)}
+    missing += [n for n in numbers_in(line) if n not in source_numbers]
+    negations = negations_in(line)
+    if negations and not any(negations_in(t) for t in sources):
+        missing.append(negations[0])
     return list(dict.fromkeys(missing))
 
 

@@ -34,6 +34,7 @@ from plugins.api import Candidate, Decision, Verdict
 from storage.db import Database
 from storage.embedder import Embedder
 from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source, Vocabulary
+from plugins.vocabulary import same_numbers_and_negations
 from storage.keyword_index import KeywordIndex
 from storage.memory_store import MemoryStore
 from storage.models import Memory, MemoryLink, VectorOutbox
@@ -50,9 +51,6 @@ DEFAULT_TRUST = {Source.USER: 1.0, Source.ASSISTANT: 0.7, Source.DOCUMENT: 0.6, 
 CheckMemory = Callable[[Candidate, dict[str, Any]], Verdict]
 LIVE = (MemoryStatus.ACTIVE, MemoryStatus.QUARANTINED)  # statuses a new copy would duplicate
 NEIGHBOURS = 10  # nearest stored memories fetched per item for the near-duplicate and plugin checks
-
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_NEGATION = re.compile(r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without)\b|n't\b", re.IGNORECASE)
 
 
 class WriteAction(Vocabulary):
@@ -102,12 +100,6 @@ class _Item:
     row: Memory
     vector: np.ndarray
     links: list[tuple[str, int]] = field(default_factory=list)
-
-
-def same_numbers_and_negations(a: str, b: str) -> bool:
-    """Near-identical wording can still differ in a number ("I am 30" / "I am 31") or a "not": never duplicates."""
-    return (set(_NUMBER.findall(a)) == set(_NUMBER.findall(b))
-            and len(_NEGATION.findall(a)) == len(_NEGATION.findall(b)))
 
 
 def normalise_slot_key(slot_key: str | None) -> str | None:

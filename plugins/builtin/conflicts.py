@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
-from plugins.api import Candidate, Verdict
-from plugins.api import hookimpl
+from plugins.api import Candidate, Verdict, hookimpl
+from plugins.vocabulary import NEGATIONS, canonical_number, split_negation
 from storage.enums import MemoryStatus
 
-_TOKEN = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,:/-]\d+)*")
-NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "cannot", "without",
-             "isn't", "aren't", "wasn't", "weren't", "don't", "doesn't", "didn't", "won't", "wouldn't", "can't",
-             "couldn't", "shouldn't", "hasn't", "haven't", "hadn't", "n't"}
+# Words with a straight or curly apostrophe ("don't", "can’t"), and numbers with the separators of dates and
+# times as well as of decimals ("3/5/2021", "10:30", "3.5"), so that a date or a time is one token.
+_TOKEN = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?|\d+(?:[.,:/-]\d+)*")
 # Words that carry no content for the "same statement" test.
 STOP = {"a", "an", "the", "is", "are", "was", "were", "be", "been", "do", "does", "did", "to", "of", "in", "on",
         "at", "and", "or", "that", "this", "it", "its", "for", "with", "as", "by", "has", "have", "had", "will",
@@ -40,7 +39,7 @@ MAX_VALUE_SPAN = 4  # tokens; a longer differing span is a different statement, 
 def _stem(word: str) -> str:
     """A light stemmer: enough that "likes" meets "like" and "lived" meets "lives"."""
     for suffix in ("ing", "ed", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix) and not word[0].isdigit():
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
             return word[: -len(suffix)]
     return word
 
@@ -55,9 +54,12 @@ def _tokens(text: str) -> tuple[str, ...]:
     neighbours come up again across a batch. A pure function of the text, so the cache cannot go stale."""
     out = []
     for tok in _TOKEN.findall(text):
-        low = tok.lower()
-        if low.endswith("n't"):
-            out.extend([low[:-3] or low, "not"])
+        low = tok.lower().replace("’", "'")
+        contraction = split_negation(low)
+        if contraction:
+            out.extend(contraction)
+        elif low[0].isdigit():
+            out.append(canonical_number(low))
         elif low in NEGATIONS or low in STOP or low in MONTHS:
             out.append(low)
         else:
