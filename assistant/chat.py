@@ -341,6 +341,11 @@ class ChatService:
                          for m in self.messages(session_id)],
         }
 
+    # -- the model ------------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load the chat model now rather than on the first turn, so the first answer starts quickly."""
+        self.app.llm  # noqa: B018  (the App builds the model, and waits for it to load, on first access)
+
     # -- helpers --------------------------------------------------------------------------------
     @staticmethod
     def _session(s, session_id: int) -> Session:

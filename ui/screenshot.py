@@ -18,7 +18,7 @@ def _settle(qapp, ctx, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         qapp.processEvents()
-        busy = ctx.tasks.pending or (ctx.chat_thread is not None and ctx.chat_thread.busy)
+        busy = ctx.tasks.pending or (ctx.chat_turns is not None and ctx.chat_turns.busy)
         if not busy:
             for _ in range(5):
                 qapp.processEvents()
