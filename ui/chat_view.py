@@ -79,14 +79,14 @@ class ChatView(QWidget):
         self.flush_timer.setInterval(FLUSH_MS)
         self.flush_timer.timeout.connect(self.flush)
 
-        if ctx.chat_thread is None:
+        if ctx.chat_turns is None:
             self.banner.setText(f"Chat is unavailable: {ctx.chat_unavailable}.")
             self.banner.show()
             self.input.setEnabled(False)
         else:
-            ctx.chat_thread.token.connect(self._on_token)
-            ctx.chat_thread.finished.connect(self._on_finished)
-            ctx.chat_thread.failed.connect(self._on_failed)
+            ctx.chat_turns.token.connect(self._on_token)
+            ctx.chat_turns.finished.connect(self._on_finished)
+            ctx.chat_turns.failed.connect(self._on_failed)
         self._update_buttons()
 
     # -- transcript --------------------------------------------------------------------------------
@@ -109,11 +109,11 @@ class ChatView(QWidget):
                 w = self._add(m.role, m.text, m.id)
                 if m.role == "user":
                     self._last_user_text = m.text
-                    if getattr(m, "error", None):
+                    if m.error:
                         w.note.setText("no answer: " + m.error[:80])
                 else:
-                    w.note.setText("stopped" if getattr(m, "partial", False) else "")
-                    w.set_recalled(self._records(getattr(m, "recalled_ids", ())))
+                    w.note.setText("stopped" if m.partial else "")
+                    w.set_recalled(self._records(m.recalled_ids))
         self._update_buttons()
         self._scroll_to_end()
 
@@ -146,7 +146,7 @@ class ChatView(QWidget):
 
     def send(self, text: str | None = None) -> bool:
         """Send the input box (or `text`); False when there is nothing to send or an answer is still coming."""
-        if self.ctx.chat_thread is None or self.busy:
+        if self.ctx.chat_turns is None or self.busy:
             return False
         text = (text if isinstance(text, str) else self.input.toPlainText()).strip()
         if not text:
@@ -167,14 +167,14 @@ class ChatView(QWidget):
         self._pending = ""
         self.flush_timer.start()
         self._turn = object()
-        self.ctx.chat_thread.submit(self._turn, self.session_id, text)
+        self.ctx.chat_turns.submit(self._turn, self.session_id, text)
         self._update_buttons()
         self._scroll_to_end()
         return True
 
     def regenerate(self) -> bool:
         """Answer the last question again; the new answer streams into the place of the old one."""
-        if self.ctx.chat_thread is None or self.busy or self.session_id is None or not self._last_user_text:
+        if self.ctx.chat_turns is None or self.busy or self.session_id is None or not self._last_user_text:
             return False
         last = self.messages[-1] if self.messages else None
         if last is not None and last.role == "assistant":
@@ -187,14 +187,14 @@ class ChatView(QWidget):
         self._pending = ""
         self.flush_timer.start()
         self._turn = object()
-        self.ctx.chat_thread.regenerate(self._turn, self.session_id)
+        self.ctx.chat_turns.regenerate(self._turn, self.session_id)
         self._update_buttons()
         self._scroll_to_end()
         return True
 
     def stop(self) -> None:
-        if self.busy and self.ctx.chat_thread is not None:
-            self.ctx.chat_thread.stop()
+        if self.busy and self.ctx.chat_turns is not None:
+            self.ctx.chat_turns.stop()
             self.status.setText("Stopping…")
 
     def flush(self) -> None:
@@ -237,7 +237,7 @@ class ChatView(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        available = self.ctx.chat_thread is not None
+        available = self.ctx.chat_turns is not None
         self.send_button.setEnabled(available and not self.busy)
         self.stop_button.setEnabled(self.busy)
         self.regenerate_button.setEnabled(available and not self.busy and bool(self._last_user_text))

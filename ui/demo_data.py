@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from storage.records import NewMemory
 
+from assistant.chat_backend import ChatBackend
+
 FACTS = [
     ("My sister Ana is a nurse in Porto", "user", 40),
     ("I'm allergic to penicillin", "user", 200),
@@ -16,7 +18,7 @@ FACTS = [
 ]
 
 
-def seed_demo(app, chat=None, send_turns: bool = True) -> dict:
+def seed_demo(app, chat: ChatBackend | None = None, send_turns: bool = True) -> dict:
     """Memories of every kind and status, a conflict, a profile line with its source, and a chat."""
     now = datetime.now(timezone.utc)
     memory, made = app.memory, {}

@@ -49,15 +49,15 @@ class FirstRunDialog(QDialog):
         app = self.ctx.app
         self.ctx.tasks.run(lambda: int(app.embedder.embed(["hello"]).shape[1]), embed_ok, embed_failed,
                            owner=self)
-        thread = self.ctx.chat_thread
-        if thread is None:
+        turns = self.ctx.chat_turns
+        if turns is None:
             self.results["chat"] = False
             self.chat_status.setText(f"Chat model: ✘ {self.ctx.chat_unavailable}")
             return
         self.chat_status.setText("Chat model: loading…")
-        thread.worker.ready.connect(self._chat_ready)
-        thread.worker.load_failed.connect(self._chat_failed)
-        thread.warm_up()  # on the model's own thread; a second warm-up of a loaded model returns at once
+        turns.runner.ready.connect(self._chat_ready)
+        turns.runner.load_failed.connect(self._chat_failed)
+        turns.warm_up()  # queued on the chat-turn thread; a second warm-up of a loaded model returns at once
 
     def _chat_ready(self, seconds: float) -> None:
         self.results["chat"] = True

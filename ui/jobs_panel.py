@@ -29,22 +29,11 @@ def _table(columns) -> QTableWidget:
     return table
 
 
-def job_service_of(app):
-    """The app's job service, or None in a build without one (the panel then shows recorded runs only)."""
-    if not hasattr(type(app), "jobs"):
-        return None
-    try:
-        return app.jobs
-    except Exception:  # e.g. a malformed schedule in the settings: the runs below still show
-        return None
-
-
 class JobsPanel(QWidget):
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
-        self.jobs = None
-        self._jobs_checked = False
+        self.jobs = ctx.app.jobs  # the core's JobService (a test may put a stand-in with list() and run())
         layout = QVBoxLayout(self)
         self.jobs_table = _table(JOB_COLUMNS)
         self.jobs_table.hide()
@@ -62,8 +51,6 @@ class JobsPanel(QWidget):
         layout.addLayout(row)
 
     def refresh(self) -> None:
-        if not self._jobs_checked:  # built on first view, not at start-up
-            self.jobs, self._jobs_checked = job_service_of(self.ctx.app), True
         self._show_jobs()
         runs = self.ctx.review.job_runs()
         self.table.setRowCount(len(runs))
@@ -79,8 +66,6 @@ class JobsPanel(QWidget):
                                  "are listed here once they have run.")
 
     def _show_jobs(self) -> None:
-        if self.jobs is None:
-            return
         try:
             jobs = self.jobs.list()
         except Exception as exc:

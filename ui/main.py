@@ -11,38 +11,10 @@ from pathlib import Path
 import storage.offline  # noqa: F401  (first: keep every library off the network)
 
 from storage.errors import UserError
+from ui.window import build_window, qapplication
 
 # Set by benchmarks/gui_startup.py: write when the window was shown to this file, then quit.
 STARTUP_PROBE_ENV = "SECONDME_GUI_STARTUP_PROBE"
-
-
-def _qapplication():
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("secondme")
-    app.setOrganizationName("secondme")
-    app.setDesktopFileName("secondme")
-    return app
-
-
-def build_window(core, qapp):
-    """The main window over `core` (an assistant.app.App), with the tray where the desktop has one."""
-    from ui.context import UiContext
-    from ui.icon import app_icon
-    from ui.main_window import MainWindow
-    from ui.theme import follow_system
-    from ui.tray import Tray, tray_available
-
-    follow_system(qapp)
-    qapp.setWindowIcon(app_icon())
-    ctx = UiContext.create(core, qapp)
-    window = MainWindow(ctx)
-    if tray_available():
-        window.tray = Tray(window, qapp)
-        window.tray.show()
-        qapp.setQuitOnLastWindowClosed(False)  # the window may close into the tray
-    return window
 
 
 def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, minimized: bool = False) -> int:
@@ -59,7 +31,7 @@ def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, mini
     from assistant.config import load_settings
     from ui.single_instance import QUICK_RECALL, SHOW, InstanceServer, notify_running
 
-    qapp = _qapplication()
+    qapp = qapplication()
     home = load_settings().home
     if notify_running(home, QUICK_RECALL if quick_recall else SHOW):
         print("secondme is already running; asked it to " + ("show quick recall." if quick_recall else "come to the front."))

@@ -195,8 +195,8 @@ class MainWindow(QMainWindow):
 
     def start_background_loading(self) -> None:
         """After the window shows: load the chat model on its thread and the embedder on the task runner."""
-        if self.ctx.chat_thread is not None:
-            self.ctx.chat_thread.warm_up()
+        if self.ctx.chat_turns is not None:
+            self.ctx.chat_turns.warm_up()
         app = self.ctx.app
         QTimer.singleShot(0, lambda: self.ctx.tasks.run(lambda _progress: app.warm_up(), None,
                                                         lambda exc: self.statusBar().showMessage(str(exc)),

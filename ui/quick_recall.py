@@ -66,10 +66,10 @@ class QuickRecallPopup(QWidget):
         self.results.itemActivated.connect(lambda _i: self.copy_selected())
         self._generation = 0
         self._asking = False
-        if ctx.chat_thread is not None:
-            ctx.chat_thread.token.connect(self._on_token)
-            ctx.chat_thread.finished.connect(self._on_finished)
-            ctx.chat_thread.failed.connect(self._on_failed)
+        if ctx.chat_turns is not None:
+            ctx.chat_turns.token.connect(self._on_token)
+            ctx.chat_turns.finished.connect(self._on_finished)
+            ctx.chat_turns.failed.connect(self._on_failed)
 
     def popup(self) -> None:
         """Show centred near the top of the screen, focused and ready to type."""
@@ -89,8 +89,8 @@ class QuickRecallPopup(QWidget):
             super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:
-        if self._asking and self.ctx.chat_thread is not None:
-            self.ctx.chat_thread.stop()
+        if self._asking and self.ctx.chat_turns is not None:
+            self.ctx.chat_turns.stop()
         super().closeEvent(event)
 
     # -- recall ------------------------------------------------------------------------------------
@@ -159,8 +159,8 @@ class QuickRecallPopup(QWidget):
 
     def ask(self) -> bool:
         text = self.input.text().strip()
-        if not text or self.ctx.chat_thread is None or self._asking:
-            if self.ctx.chat_thread is None:
+        if not text or self.ctx.chat_turns is None or self._asking:
+            if self.ctx.chat_turns is None:
                 self.hint.setText(f"Asking is unavailable: {self.ctx.chat_unavailable}.")
             return False
         try:
@@ -172,7 +172,7 @@ class QuickRecallPopup(QWidget):
         self.answer.setText("")
         self.answer.show()
         self.hint.setText("Thinking…")
-        self.ctx.chat_thread.submit(self, session_id, text)
+        self.ctx.chat_turns.submit(self, session_id, text)
         return True
 
     def _on_token(self, owner, text: str) -> None:

@@ -18,7 +18,7 @@ def _settle(qapp, ctx, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         qapp.processEvents()
-        busy = ctx.tasks.pending or (ctx.chat_thread is not None and ctx.chat_thread.busy)
+        busy = ctx.tasks.pending or (ctx.chat_turns is not None and ctx.chat_turns.busy)
         if not busy:
             for _ in range(5):
                 qapp.processEvents()
@@ -48,9 +48,9 @@ def _render(out_dir: Path) -> list[Path]:
 
     from assistant.app import App
     from ui.demo_data import seed_demo
-    from ui.main import _qapplication, build_window
+    from ui.window import build_window, qapplication
 
-    qapp = _qapplication()
+    qapp = qapplication()
     core = App()
     window = build_window(core, qapp)
     ctx = window.ctx

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit, QListWidget,
@@ -10,16 +11,17 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QInputDialog, QLabel, Q
 
 from storage.errors import UserError
 
+if TYPE_CHECKING:
+    from assistant.chat import MessageHit
+
 UNDO_MS = 8000  # how long a deleted chat can still be brought back
 SEARCH_DEBOUNCE_MS = 250
 EXPORT_SUFFIX = {"markdown": ".md", "json": ".json"}
 
 
-def hit_preview(hit) -> str:
-    """One line for a search hit, whatever the service calls its excerpt."""
-    text = getattr(hit, "snippet", None) or getattr(hit, "text", "")
-    title = getattr(hit, "session_title", None) or f"chat {hit.session_id}"
-    return f"{title}: {' '.join(str(text).split())[:120]}"
+def hit_preview(hit: MessageHit) -> str:
+    """One line for a search hit: its chat's title and the matching words."""
+    return f"{hit.session_title}: {' '.join(hit.snippet.split())[:120]}"
 
 
 class SessionsSidebar(QWidget):

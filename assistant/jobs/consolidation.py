@@ -18,7 +18,7 @@ from assistant.jobs import summaries
 from assistant.jobs.base import JobContext, JobResult
 from storage.job_store import last_ok_run
 from assistant.memory.support import jaccard
-from assistant.memory.write_path import same_numbers_and_negations
+from plugins.vocabulary import same_numbers_and_negations
 from assistant.memory import ledger
 from assistant.memory.write_path import WriteAction
 from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source

@@ -1,7 +1,8 @@
-"""A chat service with the exact interface of assistant.chat (for unit-level UI tests only).
+"""An in-memory ChatBackend (assistant.chat_backend) for unit-level UI tests only.
 
-It stores sessions and messages in memory and streams a fixed answer word by word, honouring should_stop,
-so the widgets can be driven fast and deterministically. The end-to-end tests use the real service.
+It stores sessions and messages in memory, as the real service's own types, and streams a fixed answer word by
+word, honouring should_stop, so the widgets can be driven fast and deterministically. The end-to-end tests use
+the real service.
 """
 
 from __future__ import annotations
@@ -9,49 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime, timezone
 
+from assistant.chat import MessageHit, MessageInfo, SessionInfo, TurnResult
 from storage.errors import NotFound, UserError
-
-
-@dataclass
-class SessionInfo:
-    id: int
-    title: str
-    created_at: datetime
-    updated_at: datetime
-    message_count: int = 0
-
-
-@dataclass
-class MessageInfo:
-    id: int
-    session_id: int
-    role: str
-    text: str
-    created_at: datetime
-
-
-@dataclass
-class MessageHit:
-    session_id: int
-    message_id: int
-    role: str
-    snippet: str
-    session_title: str
-    created_at: datetime
-
-
-@dataclass
-class TurnResult:
-    session_id: int
-    user_message_id: int
-    assistant_message_id: int
-    answer: str
-    recalled: list = field(default_factory=list)
-    timings: dict = field(default_factory=dict)
-    stopped: bool = False
 
 
 class FakeChat:
@@ -63,8 +26,6 @@ class FakeChat:
         self.msgs: list[MessageInfo] = []
         self._ids = 0
         self.lock = threading.Lock()
-        self.gate = threading.Event()
-        self.gate.set()  # a test clears it to hold an answer mid-stream
         self.warmed = 0
         self.memory_paused = False
         self.fail: Exception | None = None  # raised mid-answer, after the first word, like a crashing model
@@ -79,7 +40,7 @@ class FakeChat:
     def new_session(self, title=None) -> SessionInfo:
         now = datetime.now(timezone.utc)
         with self.lock:
-            info = SessionInfo(self._next(), title or "New chat", now, now)
+            info = SessionInfo(self._next(), title or "New chat", now, now, 0)
             self.sessions[info.id] = info
         return info
 
@@ -91,10 +52,15 @@ class FakeChat:
             raise NotFound(f"No chat with id {session_id}.")
         return self.sessions[session_id]
 
+    def _touch(self, session_id, when, added_messages):
+        """The session's infos are frozen, like the real service's: a change replaces them."""
+        info = self._get(session_id)
+        self.sessions[session_id] = replace(info, updated_at=when, message_count=info.message_count + added_messages)
+
     def rename_session(self, session_id, title):
         if not title.strip():
             raise UserError("A chat title cannot be empty; type a few words.")
-        self._get(session_id).title = title.strip()
+        self.sessions[session_id] = replace(self._get(session_id), title=title.strip())
         return self.sessions[session_id]
 
     def delete_session(self, session_id):
@@ -108,7 +74,7 @@ class FakeChat:
 
     def search_messages(self, query, limit=50):
         q = query.lower()
-        return [MessageHit(m.session_id, m.id, m.role, m.text, self.sessions[m.session_id].title, m.created_at)
+        return [MessageHit(m.id, m.session_id, self.sessions[m.session_id].title, m.role, m.text, m.created_at)
                 for m in self.msgs if q in m.text.lower()][:limit]
 
     def send(self, session_id, text, *, on_token=None, should_stop=None):
@@ -117,6 +83,7 @@ class FakeChat:
         with self.lock:
             user = MessageInfo(self._next(), session_id, "user", text, now)
             self.msgs.append(user)
+            self._touch(session_id, now, 1)
         return self._answer(session_id, user, None, on_token, should_stop)
 
     def regenerate(self, session_id, *, on_token=None, should_stop=None):
@@ -128,10 +95,9 @@ class FakeChat:
         return self._answer(session_id, msgs[users[-1]], old, on_token, should_stop)
 
     def _answer(self, session_id, user, replacing, on_token, should_stop):
-        info = self._get(session_id)
+        self._get(session_id)
         out, stopped = [], False
         for word in self.answer.split(" "):
-            self.gate.wait(10)
             if should_stop and should_stop():
                 stopped = True
                 break
@@ -144,18 +110,19 @@ class FakeChat:
             if self.token_delay:
                 time.sleep(self.token_delay)
         answer = "".join(out)
+        recalled = self.recall(user.text) if self.recall else []
+        now = datetime.now(timezone.utc)
         with self.lock:
+            reply = MessageInfo(self._next() if replacing is None else replacing.id, session_id, "assistant", answer,
+                                now, partial=stopped, recalled_ids=tuple(h.memory.id for h in recalled))
             if replacing is None:
-                reply = MessageInfo(self._next(), session_id, "assistant", answer, datetime.now(timezone.utc))
                 self.msgs.append(reply)
             else:
-                reply = replacing
-                reply.text, reply.created_at = answer, datetime.now(timezone.utc)
-        info.updated_at = reply.created_at
-        recalled = self.recall(user.text) if self.recall else []
+                self.msgs[self.msgs.index(replacing)] = reply
+            self._touch(session_id, now, 1 if replacing is None else 0)
         return TurnResult(session_id, user.id, reply.id, answer, recalled, {"total_s": 0.0}, stopped)
 
-    def export_session(self, session_id, fmt):
+    def export_session(self, session_id, fmt="markdown"):
         info = self._get(session_id)
         msgs = self.messages(session_id)
         if fmt == "json":
@@ -164,6 +131,6 @@ class FakeChat:
             return f"# {info.title}\n\n" + "\n\n".join(f"**{m.role}**: {m.text}" for m in msgs)
         raise UserError(f"Unknown export format '{fmt}'; use markdown or json.")
 
-    def export_all(self, fmt):
+    def export_all(self, fmt="markdown"):
         return json.dumps([json.loads(self.export_session(s, "json")) for s in self.sessions]) if fmt == "json" else \
             "\n\n".join(self.export_session(s, "markdown") for s in self.sessions)

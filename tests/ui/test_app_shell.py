@@ -263,7 +263,7 @@ def test_jobs_panel_runs_a_job_now_through_the_job_service(window, ctx, app, qtb
                 s.add(JobRun(job=name, status="ok", finished_at=utcnow(), counts={"archived": 1}))
 
     panel = window.jobs_panel
-    panel.jobs, panel._jobs_checked = FakeJobs(), True
+    panel.jobs = FakeJobs()
     panel.refresh()
     assert not panel.jobs_table.isHidden()
     assert panel.jobs_table.item(0, 0).text() == "forgetting" and panel.jobs_table.item(0, 3).text() == "never"

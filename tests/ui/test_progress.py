@@ -82,8 +82,8 @@ def test_running_a_job_now_shows_a_busy_bar(window, ctx, app, qtbot):
 
 
 def test_the_model_load_shows_until_the_model_is_ready(window, ctx, qtbot):
-    ctx.chat_thread.warm_up()
-    ctx.chat_thread.warm_up()  # a second request while loading adds no second entry
+    ctx.chat_turns.warm_up()
+    ctx.chat_turns.warm_up()  # a second request while loading adds no second entry
     assert window.progress.label.text() == "Loading the chat model…" and len(ctx.activities) == 1
     qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=10_000)
     assert ctx.chat.warmed == 2 and len(ctx.activities) == 0

@@ -19,7 +19,7 @@ def test_send_streams_a_real_answer_and_stores_the_turn(real_window, real_app, q
     view = real_window.chat_view
     real_app.memory.remember("My sister Ana is a nurse in Porto")
     streamed = []
-    real_window.ctx.chat_thread.token.connect(lambda owner, text: streamed.append(text))
+    real_window.ctx.chat_turns.token.connect(lambda owner, text: streamed.append(text))
     answer = _send(real_window, qtbot, "What does my sister Ana do?")
     assert streamed, "no token was streamed"
     assert answer.text == "".join(streamed).strip() and answer.text
@@ -45,7 +45,7 @@ def test_stop_a_real_answer(real_window, real_app, qtbot, monkeypatch):
     view = real_window.chat_view
     real_app.settings.max_tokens = 400
     got_tokens = []
-    real_window.ctx.chat_thread.token.connect(lambda owner, text: got_tokens.append(text))
+    real_window.ctx.chat_turns.token.connect(lambda owner, text: got_tokens.append(text))
     view.send("Write a very long story about a lighthouse keeper and the sea.")
     qtbot.waitUntil(lambda: len(got_tokens) >= 3, timeout=60_000)
     view.stop_button.click()
@@ -61,7 +61,7 @@ def test_regenerate_replaces_a_real_answer_in_place(real_window, real_app, qtbot
     first = _send(real_window, qtbot, "Name a colour of the sky.")
     [user, answer] = real_app.chat.messages(view.session_id)
     streamed = []
-    real_window.ctx.chat_thread.token.connect(lambda owner, text: streamed.append(text))
+    real_window.ctx.chat_turns.token.connect(lambda owner, text: streamed.append(text))
     view.regenerate_button.click()
     assert view.busy and view.messages[-1] is first and first.text == ""
     qtbot.waitUntil(lambda: not view.busy, timeout=60_000)

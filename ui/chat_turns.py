@@ -1,7 +1,9 @@
-"""The chat model lives on ONE long-lived worker thread (GPT4All's design); the window talks to it by signals.
+"""Chat turns run on one Qt thread of their own, so the window never blocks while an answer streams.
 
-Sends are queued to the worker's event loop, so they run one after another and the window never blocks.
-Stop is a flag the model checks between tokens, set from the main thread.
+The model itself lives on assistant.llm.worker.ModelWorker's thread; a turn on this thread recalls, builds the
+prompt and waits on the model's streamed pieces. Turns are queued to this thread's event loop, so they run one
+after another; tokens come back to the window as queued signals. Stop is a flag the model checks between tokens,
+set from the main thread.
 """
 
 from __future__ import annotations
@@ -13,20 +15,22 @@ from collections import deque
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from assistant.chat_backend import ChatBackend
+
 log = logging.getLogger(__name__)
 
 
-def chat_service_of(app) -> tuple[object | None, str]:
+def chat_service_of(app) -> tuple[ChatBackend | None, str]:
     """The app's chat service and "", or None and why not (the window then says so instead of chatting)."""
     try:
         return app.chat, ""
-    except AttributeError:
-        return None, "this build has no chat service yet; the memory browser still works"
-    except Exception as exc:  # e.g. a configured model file that is missing
+    except Exception as exc:  # building it can fail on the settings, e.g. a configured model file that is missing
         return None, str(exc)
 
 
-class ChatWorker(QObject):
+class ChatTurnRunner(QObject):
+    """Lives on the chat-turn thread: runs each queued turn (and the model warm-up) and reports by signals."""
+
     ready = Signal(float)  # seconds the model took to load
     load_failed = Signal(str)
     started = Signal(int, str)  # session id, user text
@@ -34,23 +38,18 @@ class ChatWorker(QObject):
     finished = Signal(object)  # TurnResult
     failed = Signal(str)
 
-    def __init__(self, chat):
+    def __init__(self, chat: ChatBackend):
         super().__init__()
         self.chat = chat
         self._stop = threading.Event()
-        self.busy = False
 
-    # The two slots below run on the worker thread (queued connections from the main thread).
+    # The slots below run on the chat-turn thread (queued connections from the main thread).
     @Slot()
     def warm_up(self) -> None:
         """Load the model in the background right after the window shows, so the first send is quick."""
         begin = time.perf_counter()
         try:
-            load = getattr(self.chat, "warm_up", None)
-            if load is not None:
-                load()
-            else:
-                self.chat.app.llm  # noqa: B018  (the App loads the model on first access)
+            self.chat.warm_up()
         except Exception as exc:
             self.load_failed.emit(str(exc))
             return
@@ -66,16 +65,13 @@ class ChatWorker(QObject):
 
     def _turn(self, session_id: int, text: str, answer) -> None:
         self._stop.clear()
-        self.busy = True
         self.started.emit(session_id, text)
         try:
             result = answer(on_token=self.token.emit, should_stop=self._stop.is_set)
         except Exception as exc:  # the user's message is already stored by the service; say what failed
             log.warning("chat turn failed: %s", exc)
-            self.busy = False
             self.failed.emit(str(exc))
             return
-        self.busy = False
         self.finished.emit(result)
 
     def stop(self) -> None:
@@ -83,8 +79,8 @@ class ChatWorker(QObject):
         self._stop.set()
 
 
-class ChatThread(QObject):
-    """Owns the QThread and the worker. `submit` queues a send; the signals below name who asked for it,
+class ChatTurnQueue(QObject):
+    """Owns the chat-turn thread and its runner. `submit` queues a send; the signals below name who asked for it,
     so the chat view and the quick-recall popup can share the one model without reading each other's answers."""
 
     token = Signal(object, str)  # owner, text
@@ -94,26 +90,26 @@ class ChatThread(QObject):
     _regenerate = Signal(int)
     _warm = Signal()
 
-    def __init__(self, chat, parent: QObject | None = None, activities=None):
+    def __init__(self, chat: ChatBackend, parent: QObject | None = None, activities=None):
         super().__init__(parent)
         self.activities = activities  # ui.progress.Activities: the model load shows in the status bar
         self._loading: int | None = None
         self.thread = QThread()
-        self.thread.setObjectName("chat-model")
-        self.worker = ChatWorker(chat)
-        self.worker.moveToThread(self.thread)
+        self.thread.setObjectName("chat-turns")
+        self.runner = ChatTurnRunner(chat)
+        self.runner.moveToThread(self.thread)
         self._owners: deque[object] = deque()
         self.current_owner: object | None = None
-        self._send.connect(self.worker.send)
-        self._regenerate.connect(self.worker.regenerate)
-        self._warm.connect(self.worker.warm_up)
-        self.worker.started.connect(self._on_started)
+        self._send.connect(self.runner.send)
+        self._regenerate.connect(self.runner.regenerate)
+        self._warm.connect(self.runner.warm_up)
+        self.runner.started.connect(self._on_started)
         # Bound slots of this main-thread object: Qt queues them, so they run on the main thread, in order.
-        self.worker.token.connect(self._on_token)
-        self.worker.finished.connect(self._on_finished)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.ready.connect(self._loaded)
-        self.worker.load_failed.connect(self._loaded)
+        self.runner.token.connect(self._on_token)
+        self.runner.finished.connect(self._on_finished)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.ready.connect(self._loaded)
+        self.runner.load_failed.connect(self._loaded)
         self.thread.start()
 
     @Slot(int, str)
@@ -160,9 +156,9 @@ class ChatThread(QObject):
         self._regenerate.emit(session_id)
 
     def stop(self) -> None:
-        self.worker.stop()
+        self.runner.stop()
 
     def shutdown(self, msecs: int = 10_000) -> None:
-        self.worker.stop()
+        self.runner.stop()
         self.thread.quit()
         self.thread.wait(msecs)
