@@ -2,6 +2,8 @@
 
 import storage.offline  # noqa: F401  (keep every library off the network before anything else loads)
 
+# isort: split
+
 from plugins.api import host_version
 
 __version__ = host_version()

@@ -46,7 +46,7 @@ class BackupResult:
 
 
 # -- backup -------------------------------------------------------------------------------------------
-def backup(app: "App", dest: Path, passphrase: str | None = None, force: bool = False) -> BackupResult:
+def backup(app: App, dest: Path, passphrase: str | None = None, force: bool = False) -> BackupResult:
     dest = Path(dest).expanduser()
     if dest.is_dir():
         dest = dest / f"secondme-{utcnow():%Y%m%d-%H%M%S}.db"
@@ -115,7 +115,7 @@ def _export(src_path: Path, src_key_sql: str | None, dest: Path, dest_key_sql: s
         con.close()
 
 
-def _register(app: "App", path: Path) -> None:
+def _register(app: App, path: Path) -> None:
     registry = app.settings.home / REGISTRY
     known = list_backups(app)
     if str(path.resolve()) not in known:
@@ -125,7 +125,7 @@ def _register(app: "App", path: Path) -> None:
     os.replace(tmp, registry)
 
 
-def list_backups(app: "App") -> list[str]:
+def list_backups(app: App) -> list[str]:
     try:
         data = json.loads((app.settings.home / REGISTRY).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
@@ -207,7 +207,7 @@ def _validate(con, path: Path) -> dict:
     return {"memories": memories, "revision": revision[0]}
 
 
-def restore(app: "App", src: Path, passphrase: str | None = None, force: bool = False) -> dict:
+def restore(app: App, src: Path, passphrase: str | None = None, force: bool = False) -> dict:
     """Replace the live database with a backup (after checking it), then rebuild the indexes from it.
 
     Without --force a store that holds memories is never replaced; with it, the current database is first
@@ -248,7 +248,7 @@ def restore(app: "App", src: Path, passphrase: str | None = None, force: bool = 
 
 
 # -- delete everything --------------------------------------------------------------------------------
-def wipe(app: "App") -> dict:
+def wipe(app: App) -> dict:
     """Delete every memory, message, index entry, backup the app made and secret of this data folder.
 
     With encryption on, deleting the key already makes any leftover copy of the database unreadable; the

@@ -7,7 +7,8 @@ never has to ask which one it was given.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # types only, so the service module can import this one without a cycle
     from assistant.chat import ExportFormat, MessageHit, MessageInfo, SessionInfo, TurnResult

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from storage.errors import UserError
 from storage.timeutil import as_utc, utcnow
@@ -52,7 +52,7 @@ class TimeRange:
         moment = as_utc(moment)
         return (self.start is None or moment >= self.start) and (self.end is None or moment < self.end)
 
-    def anchored(self, moment: datetime) -> "TimeRange":
+    def anchored(self, moment: datetime) -> TimeRange:
         """This event-anchored range with the event's date filled in."""
         moment = as_utc(moment)
         if self.relation == "before":
@@ -96,7 +96,7 @@ _EVENT = re.compile(r"\b(before|after|since)\s+((?:i|we|my|our|he|she|they|you|y
 
 
 def _day(y: int, m: int, d: int) -> datetime:
-    return datetime(y, m, d, tzinfo=timezone.utc)
+    return datetime(y, m, d, tzinfo=UTC)
 
 
 def _month_range(year: int, month: int) -> tuple[datetime, datetime]:

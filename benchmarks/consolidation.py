@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -116,7 +116,7 @@ def run_conversation(sample, embedder, kind: str, use_llm: bool) -> dict:
         as_of = sessions_of(sample["conversation"])[-1][1] + timedelta(days=1)
         before = evidence_recall(app, qs, owner, as_of)
         # A day later: every session is finished.
-        with time_machine.travel(datetime.now(timezone.utc) + timedelta(days=1), tick=True):
+        with time_machine.travel(datetime.now(UTC) + timedelta(days=1), tick=True):
             started = time.perf_counter()
             result = app.jobs.run("consolidation")
             job_s = time.perf_counter() - started

@@ -29,6 +29,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 LOCOMO = REPO.parent / "shared" / "data" / "locomo10.json"
 
 import storage.offline  # noqa: E402,F401
+
+# isort: split
 import scale  # noqa: E402  (the synthetic sentences of the scale benchmark)
 
 

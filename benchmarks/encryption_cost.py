@@ -27,6 +27,8 @@ sys.path.insert(0, str(REPO))
 
 import storage.offline  # noqa: E402,F401
 
+# isort: split
+
 LOCOMO = REPO.parent / "shared" / "data" / "locomo10.json"
 
 

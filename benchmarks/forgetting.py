@@ -25,13 +25,13 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from storage.records import NewMemory  # noqa: E402
 
-START = datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)
+START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 WORDS = ("garden invoice dentist concert sister recipe train passport meeting bicycle library yoga budget "
          "holiday plumber birthday school laptop insurance neighbour museum marathon coffee piano doctor").split()
 

@@ -21,15 +21,16 @@ import re
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from storage.records import NewMemory  # noqa: E402
+
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "memoryagentbench" / "factconsolidation_official_6k.json"
 QUICK_QUESTIONS = 30
-START = datetime(2020, 1, 1, tzinfo=timezone.utc)
+START = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def load(path: Path) -> tuple[list[tuple[int, str]], list[str], list[list[str]]]:

@@ -26,13 +26,14 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from storage.records import NewMemory  # noqa: E402
+
 DATA = REPO.parent / "shared" / "data" / "locomo10.json"
 AUDIT = REPO.parent / "shared" / "data" / "locomo10_audit_errors.json"
 
@@ -45,7 +46,7 @@ _DIA = re.compile(r"D(\d+):(\d+)")
 
 def session_date(text: str) -> datetime:
     """LoCoMo writes "1:56 pm on 8 May, 2023"."""
-    return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text.strip(), "%I:%M %p on %d %B, %Y").replace(tzinfo=UTC)
 
 
 def turn_text(turn: dict[str, Any]) -> str:

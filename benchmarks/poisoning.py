@@ -32,8 +32,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import storage.offline  # noqa: E402,F401
-from plugins.builtin.poison_features import rule_hits  # noqa: E402
+
+# isort: split
 from poison_data import DATA, LOCOMO_TRAIN_CONVERSATIONS, data_present, held_out, load_examples, locomo_turns  # noqa: E402
+
+from plugins.builtin.poison_features import rule_hits  # noqa: E402
 from storage.records import NewMemory
 
 TRUST = {"user": 1.0, "document": 0.6, "api": 0.5}

@@ -81,9 +81,9 @@ def main(argv=None) -> int:
         print(f"skipped: LoCoMo data not found at {DATA}")
         return 0
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    import storage.offline  # noqa: F401
     import time_machine
 
+    import storage.offline  # noqa: F401
     from assistant.app import App
 
     sample = data[args.conversation]

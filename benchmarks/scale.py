@@ -22,7 +22,7 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ ACTIVITIES = ["went hiking", "started a pottery class", "fixed the bike", "read 
 FEELINGS = ["and loved it", "but it rained all day", "which took longer than planned", "with a lot of laughter",
             "and felt tired afterwards", "for the first time", "again", "and want to do it more often"]
 TOPICS = ["work", "health", "family", "travel", "money", "hobbies", "friends", "books"]
-START = datetime(2019, 1, 1, tzinfo=timezone.utc)
+START = datetime(2019, 1, 1, tzinfo=UTC)
 
 
 def synthetic(n: int, rng: random.Random, offset: int) -> list[dict]:

@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import storage.offline  # noqa: E402,F401
+
+# isort: split
 from poison_data import data_present, held_out, load_examples, locomo_training_turns  # noqa: E402
 
 from plugins.builtin.poison_features import HAND_FEATURES, feature_matrix  # noqa: E402

@@ -6,7 +6,8 @@ arguments it needs (pluggy matches them by name).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from plugins.api import ENTRY_POINT_GROUP, PROJECT, Candidate, PluginContext, Verdict, hookimpl, hookspec
 

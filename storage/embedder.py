@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import importlib.metadata
-from pathlib import Path
 import threading
-from typing import Callable, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
 
 import storage.offline  # noqa: F401  (sets ORT_DISABLE_TELEMETRY before onnxruntime is imported)
+
+# isort: split
 
 import numpy as np
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import storage.offline  # noqa: F401  (sets ORT_DISABLE_TELEMETRY before onnxruntime is imported)
 
+# isort: split
+
 from filelock import FileLock
 
 log = logging.getLogger(__name__)

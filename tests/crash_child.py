@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import sys
+
 from storage.records import NewMemory
 
 

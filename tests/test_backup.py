@@ -7,8 +7,8 @@ import json
 import pytest
 
 from storage.errors import UserError
-from tests.conftest import run_cli
 from storage.records import NewMemory
+from tests.conftest import run_cli
 
 FACTS = [f"Fact number {i}: my colleague {name} likes {thing}" for i, (name, thing) in enumerate(
     [("Ana", "tea"), ("Bo", "chess"), ("Cy", "jazz"), ("Di", "Lisbon"), ("Ed", "kites"), ("Flo", "rowing")])]

@@ -6,12 +6,10 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select
 
 from assistant.llm.protocol import ContextOverflowError, LLMError
-from tests.llm_fixtures import use_model
 from storage.errors import NotFound, UserError
-from storage.models import Memory
+from tests.llm_fixtures import use_model
 
 
 class RecordingModel:

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import run_cli
 from storage.records import NewMemory
+from tests.conftest import run_cli
 
 
 def _mount(path, options: str) -> bool:

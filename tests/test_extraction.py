@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, update
@@ -13,7 +13,7 @@ from assistant.memory.extraction import EXAMPLE_FACTS, extraction_schema
 from assistant.memory.fact_keys import episodes_for_facts, fact_keys_for_episodes
 from storage.models import ExtractionJob, Memory, MemoryEvent
 
-SAID = datetime(2026, 5, 2, 15, 30, tzinfo=timezone.utc)
+SAID = datetime(2026, 5, 2, 15, 30, tzinfo=UTC)
 
 
 class ScriptedLLM:
@@ -96,7 +96,7 @@ def test_turn_is_queued_and_facts_are_extracted_linked_and_dated(app):
     assert any('"facts": []' in m["content"] for m in messages)  # the "no facts" example
     facts = {f.text: f for f in _facts(app)}
     lisbon = facts["The user moved to Porto in March 2026."]
-    assert lisbon.slot_key == "user.home_city" and lisbon.valid_from == datetime(2026, 3, 1, tzinfo=timezone.utc)
+    assert lisbon.slot_key == "user.home_city" and lisbon.valid_from == datetime(2026, 3, 1, tzinfo=UTC)
     assert lisbon.provenance["extracted_from"] == episode.id and lisbon.provenance["when"]["text"] == "last March"
     with app.db.session() as s:
         keys = fact_keys_for_episodes(s, [episode.id])
@@ -205,7 +205,7 @@ def test_a_crash_mid_extraction_leaves_the_job_to_be_retried(app):
     queue = app.memory.extraction_queue
     job_id = queue._claim()  # a process claimed the job, then died before finishing
     with app.db.session() as s:
-        s.execute(update(ExtractionJob).values(claimed_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        s.execute(update(ExtractionJob).values(claimed_at=datetime(2020, 1, 1, tzinfo=UTC)))
     assert queue.counts() == {"running": 1}
     assert queue.run_pending(ScriptedLLM({"facts": [fact("The user's dog is called Rex.")]}))["done"] == 1
     assert [f.text for f in _facts(app)] == ["The user's dog is called Rex."] and job_id is not None

@@ -1,6 +1,5 @@
 """The ranking rules one at a time: weighted fusion, context sharing, session boost, forgetting curve, MMR."""
 
-import math
 
 import numpy as np
 import pytest

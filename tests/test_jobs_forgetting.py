@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -19,7 +19,7 @@ def _no_chat_model(app):
     app.settings.jobs_use_llm = False
 
 
-T0 = datetime(2025, 1, 6, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
 
 
 def test_stability_grows_with_importance_and_spaced_recall_not_with_massed_recall():

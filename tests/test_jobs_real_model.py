@@ -3,13 +3,13 @@ writes, nothing unsupported or uncited may reach the profile, the thoughts or a 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import time_machine
 from sqlalchemy import select
 
-from assistant.memory.support import overlap, supported
 from assistant.jobs.summaries import SUMMARY_MIN_SUPPORT
+from assistant.memory.support import overlap, supported
 from storage.models import Memory, MemoryLink, Session
 
 FACTS = [
@@ -46,7 +46,7 @@ def test_reflection_with_the_real_model_keeps_only_cited_supported_lines(app):
 
 
 def test_session_summary_with_the_real_model_is_supported_or_extractive(app):
-    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     with time_machine.travel(t0, tick=False):
         with app.db.session() as s:
             row = Session(title="chat")

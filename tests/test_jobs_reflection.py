@@ -5,11 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from assistant.jobs.reflection import ReflectionJob
+from assistant.jobs.reflection_prompts import (
+    NO_FACT,
+    PROFILE_EXAMPLES,
+    THOUGHT_EXAMPLE,
+    profile_candidates,
+    profile_messages,
+    statements,
+)
 from assistant.llm.protocol import LLMError
 from storage.models import Memory, MemoryLink
-from assistant.jobs.reflection import ReflectionJob
-from assistant.jobs.reflection_prompts import (NO_FACT, PROFILE_EXAMPLES, THOUGHT_EXAMPLE, profile_candidates,
-                                               profile_messages, statements)
 from tests.jobs_helpers import ReflectionLLM, snapshot
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from assistant.jobs import service as service_mod
 from assistant.jobs.base import JobResult
-from storage.job_store import start_run
 from storage.errors import UserError
+from storage.job_store import start_run
 from storage.models import JobRun
 from tests.conftest import run_cli
 
@@ -23,7 +23,7 @@ def _no_chat_model(app):
     app.settings.jobs_use_llm = False
 
 
-T0 = datetime(2026, 5, 4, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 
 
 def _runs(app, job):
@@ -59,7 +59,7 @@ def test_schedule_persists_and_missed_runs_are_caught_up_once(app):
         assert _runs(app, "consolidation") == [("ok", None)]
         assert _runs(app, "forgetting") == [("ok", None)]
         later = app.jobs.scheduler.next_runs()["consolidation"]
-        assert later > datetime.now(timezone.utc)
+        assert later > datetime.now(UTC)
 
 
 def test_a_failing_run_is_recorded_and_retried_later(app, monkeypatch):

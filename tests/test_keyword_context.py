@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from storage.keyword_index import KeywordIndex
-from storage.models import Memory, Session as ChatSession
+from storage.models import Memory
+from storage.models import Session as ChatSession
 from storage.records import NewMemory
 
 TURNS = ["Caroline: What did you name the new puppy?",

@@ -7,8 +7,7 @@ import textwrap
 
 import pytest
 
-from plugins.api import Candidate, Tool
-from plugins.api import hookimpl
+from plugins.api import Candidate, Tool, hookimpl
 from plugins.manager import PluginHost
 from storage.errors import UserError
 from tests.conftest import run_cli

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from assistant.llm.protocol import ContextOverflowError
-from storage.records import MemoryRecord, RecallHit
 from assistant.prompt import MEMORIES_CLOSE, MEMORIES_OPEN, Turn, build_prompt
+from storage.records import MemoryRecord, RecallHit
 
 
 def words(text: str) -> int:
@@ -17,7 +17,7 @@ def words(text: str) -> int:
 
 
 def hit(memory_id: int, text: str, score: float = 1.0, kind: str = "fact", source: str = "user") -> RecallHit:
-    when = datetime(2025, 3, memory_id % 28 + 1, tzinfo=timezone.utc)
+    when = datetime(2025, 3, memory_id % 28 + 1, tzinfo=UTC)
     record = MemoryRecord(id=memory_id, kind=kind, status="active", text=text, source=source, trust=1.0,
                           importance=0.5, strength=1.0, pinned=False, recall_count=0, last_recalled_at=None,
                           session_id=None, subject=None, slot_key=None, provenance={}, valid_from=when,

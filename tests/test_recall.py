@@ -1,6 +1,6 @@
 """Recall end to end on the real stack (SQLite, FTS5, Chroma, the ONNX embedder)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -11,7 +11,7 @@ from storage.records import NewMemory
 
 
 def d(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def ids(hits):
@@ -89,7 +89,7 @@ def test_event_anchored_range(app):
 def test_stronger_fresher_memory_wins_a_tie(app):
     weak = app.memory.remember("The spare key is under the blue flowerpot.")
     strong = app.memory.remember("The spare key is in the kitchen drawer now.")
-    long_ago = datetime.now(timezone.utc) - timedelta(days=30)
+    long_ago = datetime.now(UTC) - timedelta(days=30)
     with app.db.session() as s:
         s.execute(update(Memory).where(Memory.id == weak.id).values(strength=1.0, recorded_at=long_ago))
         s.execute(update(Memory).where(Memory.id == strong.id).values(strength=60.0, recorded_at=long_ago))

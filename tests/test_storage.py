@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -36,7 +36,7 @@ def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path):
 def test_round_trip_of_every_model(tmp_path):
     db = Database(tmp_path / "x.db")
     db.migrate()
-    when = datetime(2023, 5, 8, 13, 56, tzinfo=timezone.utc)
+    when = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
     with db.session() as s:
         chat = Session(title="First")
         chat.messages.append(Message(role="user", text="My sister Ana is a nurse", created_at=when))

@@ -1,17 +1,17 @@
 """Time phrases in questions become ranges on valid time, relative to a reference time."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from assistant.timeparse import TimeRange, find_time_range, parse_when
 from storage.errors import UserError
 
-REF = datetime(2023, 6, 14, 15, 30, tzinfo=timezone.utc)  # a Wednesday
+REF = datetime(2023, 6, 14, 15, 30, tzinfo=UTC)  # a Wednesday
 
 
 def d(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("question, start, end", [
@@ -63,7 +63,7 @@ def test_no_range_where_none_is_meant(question):
 
 
 def test_reference_time_defaults_to_now(time_machine):
-    time_machine.move_to(datetime(2024, 1, 10, 12, tzinfo=timezone.utc))
+    time_machine.move_to(datetime(2024, 1, 10, 12, tzinfo=UTC))
     assert find_time_range("yesterday").start == d(2024, 1, 9)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -10,8 +10,7 @@ from sqlalchemy import select
 from assistant.memory.chunking import split_text
 from assistant.memory.manager import MemoryRejected
 from assistant.memory.write_path import same_numbers_and_negations
-from plugins.api import Verdict
-from plugins.api import hookimpl
+from plugins.api import Verdict, hookimpl
 from storage.models import MemoryLink
 from storage.records import NewMemory
 
@@ -65,7 +64,7 @@ def test_episodes_are_always_stored_even_when_identical(app):
 
 
 def test_new_value_for_a_slot_supersedes_the_old_fact_and_keeps_history(app):
-    t1, t2 = datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2025, 6, 1, tzinfo=timezone.utc)
+    t1, t2 = datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 6, 1, tzinfo=UTC)
     old = app.memory.remember("I live in Paris.", slot_key="user.home_city", subject="user", at=t1)
     out = app.memory.write([NewMemory("I live in Berlin now.", slot_key="user.home_city", subject="user", at=t2)])[0]
     assert out.action == "stored" and out.superseded == (old.id,)

@@ -39,7 +39,7 @@ class UiContext:
         return self.tasks.activities
 
     @classmethod
-    def create(cls, app, parent: QObject | None = None, chat: ChatBackend | None = None) -> "UiContext":
+    def create(cls, app, parent: QObject | None = None, chat: ChatBackend | None = None) -> UiContext:
         """`chat` replaces the app's chat service (the unit tests pass an in-memory ChatBackend)."""
         # Under SECONDME_HOME, so a temporary home (tests, demos) never touches the user's window state.
         qsettings = QSettings(str(app.settings.home / "ui.ini"), QSettings.Format.IniFormat)

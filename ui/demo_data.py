@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from storage.records import NewMemory
+from datetime import UTC, datetime, timedelta
 
 from assistant.chat_backend import ChatBackend
+from storage.records import NewMemory
 
 FACTS = [
     ("My sister Ana is a nurse in Porto", "user", 40),
@@ -20,7 +20,7 @@ FACTS = [
 
 def seed_demo(app, chat: ChatBackend | None = None, send_turns: bool = True) -> dict:
     """Memories of every kind and status, a conflict, a profile line with its source, and a chat."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     memory, made = app.memory, {}
     records = memory.remember_many([NewMemory(t, source=src, at=now - timedelta(days=d)) for t, src, d in FACTS])
     made["facts"] = [r.id for r in records]

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 RUN_COLUMNS = ("job", "status", "started", "finished", "what changed")
 JOB_COLUMNS = ("job", "schedule", "next run", "last run", "")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import storage.offline  # noqa: F401  (first: keep every library off the network)
+
+# isort: split
 
 from storage.errors import UserError
 from ui.window import build_window, qapplication

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from storage.models import MEMORY_STATUSES
 
@@ -34,9 +34,9 @@ class MemoryFilter:
         if self.pinned_only and not record.pinned:
             return False
         when = record.valid_from or record.recorded_at
-        if self.date_from and when < datetime.combine(self.date_from, time.min, timezone.utc):
+        if self.date_from and when < datetime.combine(self.date_from, time.min, UTC):
             return False
-        if self.date_to and when > datetime.combine(self.date_to, time.max, timezone.utc):
+        if self.date_to and when > datetime.combine(self.date_to, time.max, UTC):
             return False
         return True
 

@@ -8,17 +8,28 @@ from typing import Optional
 
 import storage.offline  # noqa: F401  (first: keep libraries off the network)
 
+# isort: split
+
 import typer
 
 # Command groups register themselves on import.
 from assistant.cli import (  # noqa: F401
-    backup_cmds, chat_cmds, doctor, gui, jobs_cmds, ledger_cmds, memory_cmds, models_cmds, plugin_cmds, server_cmds,
+    backup_cmds,
+    chat_cmds,
+    doctor,
+    gui,
+    jobs_cmds,
+    ledger_cmds,
+    memory_cmds,
+    models_cmds,
+    plugin_cmds,
+    server_cmds,
 )
 from assistant.cli.base import app, load_plugin_commands
 from storage.errors import UserError, translate
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     try:
         load_plugin_commands()
         # Without standalone mode click returns a typer.Exit's code instead of raising it.

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import storage.offline  # noqa: F401  (first: keep libraries off the network)
+
+# isort: split
 
 import typer
 
@@ -82,7 +84,7 @@ def root(
                                       "bind this to a desktop keyboard shortcut."),
     minimized: bool = typer.Option(
         False, "--minimized", help="Start in the system tray without showing the window (for autostart)."),
-    screenshot: Optional[Path] = typer.Option(
+    screenshot: Path | None = typer.Option(
         None, "--screenshot", metavar="DIR", help="Render the app's screens with demo data to PNGs in DIR and exit."),
 ) -> None:
     """With no command, open the desktop app."""

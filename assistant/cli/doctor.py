@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import typer
 
@@ -43,7 +43,6 @@ def _database(settings) -> Check:
 
 def _indexes(settings) -> Check:
     from assistant.cli.base import get_app
-
     from storage.keyword_index import KeywordIndex
 
     with get_app().db.session() as s:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from assistant.cli.base import app, get_app, print_json
-from storage.errors import UserError
 from storage.enums import MemoryStatus, Source
+from storage.errors import UserError
 
 
 @app.command("plugins")
@@ -27,7 +26,7 @@ def list_plugins(as_json: bool = typer.Option(False, "--json", help="Print a JSO
         typer.echo(f"{p['name']} {p['version'] or '-'}  ({p['source']})  hooks: {', '.join(p['hooks']) or 'none'}{state}")
 
 
-def _read_inputs(file: Optional[str]) -> list[tuple[str, dict]]:
+def _read_inputs(file: str | None) -> list[tuple[str, dict]]:
     """One input per line: plain text, or a JSON object with a `text` field (JSON Lines)."""
     if file in (None, "-"):
         raw = sys.stdin.buffer.read()
@@ -63,7 +62,7 @@ def _read_inputs(file: Optional[str]) -> list[tuple[str, dict]]:
 
 @app.command()
 def check(
-    file: Optional[str] = typer.Argument(None, help="A text or JSON Lines file; '-' or nothing reads standard input."),
+    file: str | None = typer.Argument(None, help="A text or JSON Lines file; '-' or nothing reads standard input."),
     source: str = typer.Option("document", "--source", help="Judge as if from: user, assistant, document, plugin, api."),
 ) -> None:
     """Run the write-path checks on text without storing anything; one JSON verdict per input line."""

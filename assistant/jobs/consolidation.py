@@ -16,14 +16,14 @@ from sqlalchemy import func, or_, select
 
 from assistant.jobs import summaries
 from assistant.jobs.base import JobContext, JobResult
-from storage.job_store import last_ok_run
-from assistant.memory.support import jaccard
-from plugins.vocabulary import same_numbers_and_negations
 from assistant.memory import ledger
+from assistant.memory.support import jaccard
 from assistant.memory.write_path import WriteAction
+from plugins.vocabulary import same_numbers_and_negations
 from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source
-from storage.records import NewMemory
+from storage.job_store import last_ok_run
 from storage.models import Memory, MemoryLink
+from storage.records import NewMemory
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from assistant.jobs.base import JobContext, JobResult
 from assistant.memory.retention import retention
 from storage.db import Database
+from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus
 from storage.models import Memory, MemoryEvent, MemoryLink
 from storage.timeutil import utcnow
-from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus
 
 REASON_PREFIX = "forgetting:"
 BATCH = 200

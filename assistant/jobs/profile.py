@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.db import Database
-from storage.models import Memory, MemoryLink
 from storage.enums import LinkKind, MemoryKind, MemoryStatus
+from storage.models import Memory, MemoryLink
 
 SECTIONS = ("identity", "people", "work", "places", "preferences", "routines", "goals")
 

@@ -20,16 +20,31 @@ from sqlalchemy import select
 
 from assistant.jobs.base import JobContext, JobResult
 from assistant.jobs.profile import SECTIONS, profile_lines
-from assistant.jobs.reflection_prompts import (NO_FACT, PROFILE_MAX_TOKENS, profile_candidates, profile_messages,
-                                               profile_schema, thought_max_tokens, thought_messages, thought_schema)
-from assistant.memory.support import (content_words, echoes, in_person, jaccard, missing_specifics, strip_lead_in,
-                                      supported)
-from assistant.memory.text_rules import text_hash
+from assistant.jobs.reflection_prompts import (
+    NO_FACT,
+    PROFILE_MAX_TOKENS,
+    profile_candidates,
+    profile_messages,
+    profile_schema,
+    thought_max_tokens,
+    thought_messages,
+    thought_schema,
+)
 from assistant.memory import ledger
+from assistant.memory.support import (
+    content_words,
+    echoes,
+    in_person,
+    jaccard,
+    missing_specifics,
+    strip_lead_in,
+    supported,
+)
+from assistant.memory.text_rules import text_hash
 from assistant.memory.write_path import WriteAction
 from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source
+from storage.models import Memory
 from storage.records import NewMemory
-from storage.models import Memory, MemoryLink
 from storage.timeutil import utcnow
 
 log = logging.getLogger(__name__)

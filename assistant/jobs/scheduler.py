@@ -19,9 +19,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from storage.job_store import stored_next_runs
 
 from storage.errors import UserError
+from storage.job_store import stored_next_runs
 
 if TYPE_CHECKING:
     from assistant.jobs.service import JobService
@@ -32,7 +32,7 @@ JOBSTORE_TABLE = "apscheduler_jobs"
 IDLE_CHECK_ID = "consolidation-when-idle"
 
 # The service the scheduled callables reach; persistent jobs store a function reference, not an object.
-_active: "JobService | None" = None
+_active: JobService | None = None
 _active_lock = threading.Lock()
 
 
@@ -65,7 +65,7 @@ def triggers(settings) -> dict[str, object]:
 
 
 class JobScheduler:
-    def __init__(self, service: "JobService"):
+    def __init__(self, service: JobService):
         self.service = service
         self.settings = service.settings
         self.scheduler: BackgroundScheduler | None = None

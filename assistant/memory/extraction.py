@@ -21,17 +21,17 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
 from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.memory import ledger
 from assistant.memory.dates import resolve_when, with_absolute_date
-from assistant.memory.support import (content_words, in_person, missing_specifics, overlap, repeats_itself,
-                                      stem)
+from assistant.memory.support import content_words, in_person, missing_specifics, overlap, repeats_itself, stem
 from assistant.memory.text_rules import text_hash
 from storage.db import Database
 from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus
@@ -332,7 +332,7 @@ class ExtractionQueue:
                              .values(status="pending", attempts=0, updated_at=utcnow())).rowcount
 
     # -- background worker -----------------------------------------------------------------------
-    def start_worker(self, llm_provider: Callable[[], LanguageModel], interval_s: float = 30.0) -> "ExtractionWorker":
+    def start_worker(self, llm_provider: Callable[[], LanguageModel], interval_s: float = 30.0) -> ExtractionWorker:
         if self._worker is None or not self._worker.is_alive():
             self._worker = ExtractionWorker(self, llm_provider, interval_s)
             self._worker.start()

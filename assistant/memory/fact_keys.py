@@ -7,13 +7,13 @@ turn it came from. Only active facts count: a superseded or quarantined fact is 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Memory, MemoryLink
 from storage.enums import LinkKind, MemoryKind, MemoryStatus
+from storage.models import Memory, MemoryLink
 
 
 def fact_keys_for_episodes(s: Session, episode_ids: Iterable[int]) -> dict[int, list[tuple[int, str]]]:

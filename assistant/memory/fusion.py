@@ -6,7 +6,7 @@ Pure functions on ids, scores and vectors, so each rule is tested on its own (te
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 

@@ -9,17 +9,18 @@ naming the operation it reversed, never by editing or removing the old ones.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from assistant.memory.text_rules import text_hash
+from storage.enums import EventOp, LinkKind, MemoryStatus
 from storage.errors import NotFound, UserError
 from storage.keyword_index import KeywordIndex
 from storage.models import Memory, MemoryEvent, MemoryLink, VectorOutbox
 from storage.timeutil import utcnow
-from storage.enums import EventOp, LinkKind, MemoryStatus
 
 if TYPE_CHECKING:
     from storage.db import Database

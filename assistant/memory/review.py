@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 
-from storage.records import MemoryRecord
+from storage.enums import EventOp, LinkKind, MemoryStatus
 from storage.errors import UserError
 from storage.memory_store import get_row
 from storage.models import LINK_KINDS, JobRun, Memory, MemoryEvent, MemoryLink
+from storage.records import MemoryRecord
 from storage.timeutil import utcnow
-from storage.enums import EventOp, LinkKind, MemoryStatus
 
 if TYPE_CHECKING:
     from assistant.memory.manager import MemoryManager

@@ -16,7 +16,7 @@ line an insight or only a copy of one note (`echoes`)?
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from plugins.vocabulary import negations_in, numbers_in
 from storage.keyword_index import STOP_WORDS

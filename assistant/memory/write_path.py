@@ -19,9 +19,9 @@ nothing the user said may be lost.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -31,10 +31,10 @@ from assistant.memory import ledger
 from assistant.memory.retention import reinforced_strength
 from assistant.memory.text_rules import clean_text, text_hash
 from plugins.api import Candidate, Decision, Verdict
+from plugins.vocabulary import same_numbers_and_negations
 from storage.db import Database
 from storage.embedder import Embedder
 from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus, Source, Vocabulary
-from plugins.vocabulary import same_numbers_and_negations
 from storage.keyword_index import KeywordIndex
 from storage.memory_store import MemoryStore
 from storage.models import Memory, MemoryLink, VectorOutbox
@@ -87,7 +87,7 @@ class _Batch:
     known: dict[int, Memory] = field(default_factory=dict)
     by_hash: dict[tuple[str, str], Memory] = field(default_factory=dict)
     by_slot: dict[str, list[Memory]] = field(default_factory=dict)
-    stored: list["_Item"] = field(default_factory=list)
+    stored: list[_Item] = field(default_factory=list)
     # Row i holds the vector of stored[i] (filled as items are stored), so each item is compared with the
     # batch so far in one matrix product, without re-stacking every earlier vector.
     stored_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
@@ -178,7 +178,7 @@ class WritePath:
             self.store.clear_outbox([b.row.id for b in batch.stored])
         return outcomes
 
-    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: "_Batch"):
+    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: _Batch):
         """Decide one item against what is stored and what this batch decided before it.
 
         Returns (outcome, the memory it concerns, the memories it superseded); database writes that need ids
@@ -277,7 +277,7 @@ class WritePath:
 
     # -- the rules -------------------------------------------------------------------------------
     def _near_duplicate(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
-                        batch: "_Batch") -> tuple[Memory | None, float]:
+                        batch: _Batch) -> tuple[Memory | None, float]:
         threshold = self.settings.near_duplicate_threshold
         pairs = [(batch.known[i], sim) for i, sim in hits if i in batch.known]
         if batch.stored:
@@ -307,7 +307,7 @@ class WritePath:
         # The candidate's vector rides along so plugins (the poisoning guard) need not embed it again.
         return self.check_memory(candidate, {"similar": similar, "embedding": vector})
 
-    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: "_Batch"):
+    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: _Batch):
         before = ledger.snapshot(original)
         if original.status == MemoryStatus.ACTIVE:
             self._reinforce(original)
@@ -333,7 +333,7 @@ class WritePath:
         m.updated_at = now
 
     @staticmethod
-    def _supersede(s: Session, new: Memory, old: Memory, reason: str, batch: "_Batch") -> None:
+    def _supersede(s: Session, new: Memory, old: Memory, reason: str, batch: _Batch) -> None:
         before = ledger.snapshot(old)
         now = utcnow()
         old.status, old.expired_at, old.updated_at = MemoryStatus.SUPERSEDED, now, now

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 from plugins.api import Candidate, Verdict, hookimpl
 from plugins.vocabulary import NEGATIONS, canonical_number, split_negation

@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from assistant.chat import MessageHit, MessageInfo, SessionInfo, TurnResult
 from storage.errors import NotFound, UserError
@@ -38,7 +38,7 @@ class FakeChat:
         self.warmed += 1
 
     def new_session(self, title=None) -> SessionInfo:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.lock:
             info = SessionInfo(self._next(), title or "New chat", now, now, 0)
             self.sessions[info.id] = info
@@ -79,7 +79,7 @@ class FakeChat:
 
     def send(self, session_id, text, *, on_token=None, should_stop=None):
         self._get(session_id)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.lock:
             user = MessageInfo(self._next(), session_id, "user", text, now)
             self.msgs.append(user)
@@ -111,7 +111,7 @@ class FakeChat:
                 time.sleep(self.token_delay)
         answer = "".join(out)
         recalled = self.recall(user.text) if self.recall else []
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         with self.lock:
             reply = MessageInfo(self._next() if replacing is None else replacing.id, session_id, "assistant", answer,
                                 now, partial=stopped, recalled_ids=tuple(h.memory.id for h in recalled))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PySide6.QtWidgets import QMessageBox
 
@@ -18,7 +18,7 @@ def _browser(window, qtbot, ctx):
 def test_search_uses_hybrid_recall_and_filters_narrow_it(window, ctx, app, qtbot):
     ana = app.memory.remember("My sister Ana is a nurse in Porto")
     app.memory.remember("I parked the car on level 3", source="assistant")
-    old = app.memory.remember("We moved to Lisbon", at=datetime(2019, 5, 1, tzinfo=timezone.utc))
+    old = app.memory.remember("We moved to Lisbon", at=datetime(2019, 5, 1, tzinfo=UTC))
     browser = _browser(window, qtbot, ctx)
     tab = browser.search_tab
     assert set(tab.table.ids()) == {ana.id, old.id, ana.id + 1}

@@ -1,8 +1,9 @@
 """The example plugin's own tests: its hooks, called through a real secondme PluginHost."""
 
+from secondme_plugin_example import ExamplePlugin
+
 from plugins.api import Candidate
 from plugins.manager import PluginHost
-from secondme_plugin_example import ExamplePlugin
 
 
 def host_with_plugin():
@@ -24,6 +25,7 @@ def test_the_word_count_tool_validates_its_arguments():
     host, _ = host_with_plugin()
     assert host.call_tool("word_count", {"text": "one two three"}) == {"words": 3}
     import pytest
+
     from storage.errors import UserError
 
     with pytest.raises(UserError):

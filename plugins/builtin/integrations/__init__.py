@@ -6,9 +6,8 @@ guard, conflict checker) see imported text exactly as they see anything else.
 
 from __future__ import annotations
 
-from plugins.api import Integration
+from plugins.api import Integration, hookimpl
 from plugins.builtin.integrations import chats, exports, obsidian
-from plugins.api import hookimpl
 
 
 class Integrations:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from plugins.builtin.integrations.common import (ImportReport, Progress, malformed_as_user_error, read_json_file,
-                                                 split_long, store)
+from plugins.builtin.integrations.common import (
+    ImportReport,
+    Progress,
+    malformed_as_user_error,
+    read_json_file,
+    split_long,
+    store,
+)
 from storage.enums import MemoryKind, MemoryStatus, Source
 from storage.errors import UserError
 from storage.records import NewMemory
@@ -77,7 +83,7 @@ def _chatgpt_items(context, data: list[dict[str, Any]]) -> list[NewMemory]:
 
 def _episode(context, title: str, conv: dict[str, Any], user: str, assistant: str, when: float | None) -> list[NewMemory]:
     body = f"User: {user}\nAssistant: {assistant}" if user else f"Assistant: {assistant}"
-    at = datetime.fromtimestamp(when, tz=timezone.utc) if isinstance(when, (int, float)) else None
+    at = datetime.fromtimestamp(when, tz=UTC) if isinstance(when, (int, float)) else None
     prov = {"importer": "chatgpt", "conversation": conv.get("id") or conv.get("conversation_id"), "title": title}
     return [NewMemory(piece, kind=MemoryKind.EPISODE, source=Source.DOCUMENT, at=at, provenance=prov)
             for piece in split_long(body, context.settings.max_text_bytes)]

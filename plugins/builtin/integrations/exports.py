@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from plugins.api import host_version
-from storage.errors import UserError
 from storage.enums import MemoryStatus
+from storage.errors import UserError
 
 PAGE = 500
 
@@ -51,14 +52,14 @@ def export_json(context, path: Path) -> int:
 
     memories = [m.to_json() for m in all_memories(context)]
     doc = {"format": "secondme-export", "version": 1, "app_version": host_version(),
-           "exported_at": datetime.now(timezone.utc).isoformat(), "memories": memories}
+           "exported_at": datetime.now(UTC).isoformat(), "memories": memories}
     _write_atomic(_target(path, "secondme-memories.json"), json.dumps(doc, ensure_ascii=False, indent=2))
     return len(memories)
 
 
 def export_markdown(context, path: Path) -> int:
     memories = list(all_memories(context))
-    lines = ["# secondme memories", "", f"Exported {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
+    lines = ["# secondme memories", "", f"Exported {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
              f"{len(memories)} memories.", ""]
     for kind in ("profile", "fact", "thought", "summary", "episode"):
         group = [m for m in memories if m.kind == kind]
