@@ -134,8 +134,8 @@ class ChatStore:
                 "WHERE message_fts MATCH :q ORDER BY bm25(message_fts) LIMIT :limit"),
                 {"q": match_expression(terms), "limit": limit}).all()
             rows = {m.id: m for m in s.scalars(select(Message).where(Message.id.in_([r[0] for r in found])))}
-            titles = dict(s.execute(select(Session.id, Session.title).where(
-                Session.id.in_({m.session_id for m in rows.values()}))).all())
+            titles: dict[int, str] = {sid: title for sid, title in s.execute(select(Session.id, Session.title).where(
+                Session.id.in_({m.session_id for m in rows.values()})))}
             return [MessageHit(i, rows[i].session_id, titles[rows[i].session_id], rows[i].role, snippet,
                                rows[i].created_at) for i, snippet in found if i in rows]
 

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import ContextManager
+from types import ModuleType
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +33,7 @@ PLAIN_HEADER = b"SQLite format 3\x00"
 KEY_BYTES = 32
 
 
-def driver(encrypted: bool):
+def driver(encrypted: bool) -> ModuleType:
     """The DB-API module: SQLCipher's build of SQLite for an encrypted database, the standard one otherwise."""
     if not encrypted:
         return sqlite3
@@ -41,7 +42,8 @@ def driver(encrypted: bool):
     except ImportError:  # pragma: no cover - the package is a dependency
         raise UserError("Encryption at rest needs the 'sqlcipher3' package; reinstall secondme, "
                         "or set encrypt_database = false in the settings.") from None
-    return dbapi2
+    module: ModuleType = dbapi2
+    return module
 
 
 def key_pragma(key: bytes) -> str:
@@ -51,9 +53,10 @@ def key_pragma(key: bytes) -> str:
     return f"PRAGMA key = \"x'{key.hex()}'\""
 
 
-def connect(path: Path, key: bytes | None = None, **kwargs):
+def connect(path: Path, key: bytes | None = None, **kwargs: Any) -> sqlite3.Connection:
     """A DB-API connection to `path`, unlocked with `key` when given (for backup, restore and checks)."""
-    con = driver(key is not None).connect(str(path), **kwargs)
+    # SQLCipher's connection has the standard module's interface.
+    con: sqlite3.Connection = driver(key is not None).connect(str(path), **kwargs)
     if key is not None:
         con.execute("PRAGMA cipher_log_level = NONE")
         con.execute(key_pragma(key))
@@ -132,7 +135,7 @@ class Database:
         self.encrypted = key is not None
         self.key = key  # in memory only: backup and restore re-key copies with it
         state = file_state(self.path)
-        if self.encrypted and state == "plain":
+        if key is not None and state == "plain":
             encrypt_plain_database(self.path, key)
         elif not self.encrypted and state == "encrypted":
             raise UserError(f"The database {self.path} is encrypted, but encrypt_database is off in the settings; "
@@ -146,7 +149,7 @@ class Database:
         event.listen(self.engine, "begin", _begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def raw_connection(self, **kwargs):
+    def raw_connection(self, **kwargs: Any) -> sqlite3.Connection:
         """A DB-API connection outside the pool, already unlocked (the backup API needs one)."""
         return connect(self.path, self.key, **kwargs)
 
@@ -156,7 +159,9 @@ class Database:
             return MigrationContext.configure(conn).get_current_revision()
 
     def head_revision(self) -> str:
-        return ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        head = ScriptDirectory.from_config(alembic_config(self.engine)).get_current_head()
+        assert head is not None  # the package ships its migrations
+        return head
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision this version knows; refuse a newer database."""
@@ -180,11 +185,11 @@ class Database:
             command.upgrade(cfg, "head")
 
     # -- sessions -------------------------------------------------------------------------------
-    def session(self) -> ContextManager[Session]:
+    def session(self) -> AbstractContextManager[Session]:
         """A unit of work: commits on success, rolls back on any error."""
         return self._unit_of_work(read_only=False)
 
-    def read_session(self) -> ContextManager[Session]:
+    def read_session(self) -> AbstractContextManager[Session]:
         """A unit of work that only reads: a deferred transaction, so in WAL mode it reads its snapshot beside a
         writer instead of queueing for the write lock (a recall does not wait for a 1,000-memory import).
         Writing through it could fail with SQLITE_BUSY_SNAPSHOT; use session() for anything that writes."""
@@ -228,12 +233,14 @@ class Database:
         finally:
             con.close()
 
-    def _outside_transaction(self, sql: str) -> list[tuple]:
+    def _outside_transaction(self, sql: str) -> list[tuple[Any, ...]]:
         """Run a statement on a pooled connection without the BEGIN IMMEDIATE every session starts with
         (a checkpoint cannot run inside a transaction)."""
         con = self.engine.raw_connection()
         try:
-            return con.driver_connection.execute(sql).fetchall()
+            assert con.driver_connection is not None
+            rows: list[tuple[Any, ...]] = con.driver_connection.execute(sql).fetchall()
+            return rows
         finally:
             con.close()
 
@@ -241,13 +248,13 @@ class Database:
         self.engine.dispose()
 
 
-def _begin(conn) -> None:
+def _begin(conn: Connection) -> None:
     # BEGIN IMMEDIATE for sessions that may write (see the class docstring); plain BEGIN for read_session().
     conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
-def _configurer(key: bytes | None, cache_mb: int = DEFAULT_CACHE_MB):
-    def configure(dbapi_conn, _record) -> None:
+def _configurer(key: bytes | None, cache_mb: int = DEFAULT_CACHE_MB) -> Callable[[Any, Any], None]:
+    def configure(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         if key is not None:
             cur.execute("PRAGMA cipher_log_level = NONE")  # a wrong key is our UserError, not a stderr dump

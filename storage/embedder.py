@@ -6,7 +6,7 @@ import importlib.metadata
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import storage.offline  # noqa: F401  (sets ORT_DISABLE_TELEMETRY before onnxruntime is imported)
 
@@ -69,7 +69,7 @@ def packaged_file(distribution: str, relative_path: str) -> Path:
         raise UserError(
             f"The package '{distribution}' is not installed; run: pip install {distribution}"
         ) from None
-    path = Path(dist.locate_file(relative_path))
+    path = Path(str(dist.locate_file(relative_path)))
     if not path.is_file():
         raise UserError(
             f"'{relative_path}' is missing from the package '{distribution}'; reinstall it: "
@@ -138,10 +138,11 @@ class OnnxSentenceEmbedder:
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        vectors: np.ndarray = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        return vectors
 
 
-def _onnx_session(model_path: Path, threads: int):
+def _onnx_session(model_path: Path, threads: int) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()

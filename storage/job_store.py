@@ -35,6 +35,8 @@ def start_run(db: Database, job: str, dry_run: bool) -> int:
 def finish_run(db: Database, run_id: int, status: str, counts: dict[str, Any], error: str | None = None) -> None:
     with db.session() as s:
         run = s.get(JobRun, run_id)
+        if run is None:  # removed by a restore while the job ran: nothing left to finish
+            return
         run.status, run.finished_at, run.error = status, utcnow(), error
         run.counts = {**(run.counts or {}), **counts}
 

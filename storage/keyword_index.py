@@ -196,8 +196,8 @@ def word_shares(session: Session, terms: Sequence[str]) -> dict[str, float]:
     newest = session.execute(text(f"SELECT max(rowid) FROM {FTS_TABLE}")).scalar() or 0
     sampled = max(1, min(SAMPLE_ROWS, newest))
     in_sample = text(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :q AND rowid > :first")
-    return {t: session.execute(in_sample, {"q": match_expression([t]), "first": newest - sampled}).scalar() / sampled
-            for t in terms}
+    return {t: (session.execute(in_sample, {"q": match_expression([t]), "first": newest - sampled}).scalar() or 0)
+            / sampled for t in terms}
 
 
 def _narrowed_matches(session: Session, terms: Sequence[str], span: tuple[int, int] | None = None) -> list[str]:
@@ -269,7 +269,7 @@ def _passing(session: Session, ids: Sequence[int], statuses: Sequence[str], vali
     """Those of `ids` whose memory has one of `statuses` and, where given, a valid time in the period."""
     if not ids:
         return set()
-    params: dict = {f"s{i}": s for i, s in enumerate(statuses)}
+    params: dict[str, object] = {f"s{i}": s for i, s in enumerate(statuses)}
     where = f"status IN ({', '.join(f':s{i}' for i in range(len(statuses)))})"
     if valid_from is not None:
         where += " AND valid_from >= :vf"

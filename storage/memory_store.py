@@ -101,7 +101,7 @@ class MemoryStore:
         with self.db.read_session() as s:
             return {m.id: MemoryRecord.from_row(m) for m in s.scalars(select(Memory).where(Memory.id.in_(list(ids))))}
 
-    def list(self, kind: MemoryKind | None = None, status: MemoryStatus | None = MemoryStatus.ACTIVE,
+    def page(self, kind: MemoryKind | None = None, status: MemoryStatus | None = MemoryStatus.ACTIVE,
              limit: int = 50, offset: int = 0) -> list[MemoryRecord]:
         """Newest first."""
         with self.db.read_session() as s:

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.types import DateTime, TypeDecorator
 
 
@@ -17,18 +18,18 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC as naive text and hands back aware datetimes."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return as_utc(value).replace(tzinfo=None)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC)

@@ -29,7 +29,7 @@ class ResolvedDate:
         return self.start > as_utc(moment)
 
 
-def _parse(text: str, base: datetime, prefer: str):
+def _parse(text: str, base: datetime, prefer: str) -> tuple[datetime | None, str | None]:
     from dateparser.date import DateDataParser
 
     parser = DateDataParser(settings={"RELATIVE_BASE": base.replace(tzinfo=None), "PREFER_DATES_FROM": prefer,

@@ -24,9 +24,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
 
 from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.memory import ledger
@@ -34,7 +36,8 @@ from assistant.memory.dates import resolve_when, with_absolute_date
 from assistant.memory.support import content_words, in_person, missing_specifics, overlap, repeats_itself, stem
 from assistant.memory.text_rules import text_hash
 from storage.db import Database
-from storage.enums import EventOp, LinkKind, MemoryKind, MemoryStatus
+from storage.enums import EventOp, ExtractionStatus, LinkKind, MemoryKind, MemoryStatus, Source
+from storage.errors import NotFound
 from storage.models import ExtractionJob, Memory
 from storage.records import NewMemory
 from storage.timeutil import as_utc, utcnow
@@ -202,6 +205,13 @@ def slot_key_problem(slot: str, text: str) -> str | None:
     return None
 
 
+def _job(s: Session, job_id: int) -> ExtractionJob:
+    job = s.get(ExtractionJob, job_id)
+    if job is None:
+        raise NotFound(f"No extraction job with id {job_id}; see: secondme extract --status")
+    return job
+
+
 class ExtractionQueue:
     """The persistent queue of episodes waiting for fact extraction, and the code that works through it."""
 
@@ -242,10 +252,10 @@ class ExtractionQueue:
                               .order_by(ExtractionJob.id).limit(1))
             if job_id is None:
                 return None
-            claimed = s.execute(update(ExtractionJob).where(ExtractionJob.id == job_id,
+            claimed = cast(CursorResult[Any], s.execute(update(ExtractionJob).where(ExtractionJob.id == job_id,
                                                             ExtractionJob.status == "pending")
                                 .values(status="running", attempts=ExtractionJob.attempts + 1, claimed_at=now,
-                                        updated_at=now))
+                                        updated_at=now)))
             return job_id if claimed.rowcount == 1 else None
 
     # -- work ------------------------------------------------------------------------------------
@@ -273,7 +283,7 @@ class ExtractionQueue:
 
     def process(self, job_id: int, llm: LanguageModel) -> str:
         with self.db.session() as s:
-            job = s.get(ExtractionJob, job_id)
+            job = _job(s, job_id)
             episode = s.get(Memory, job.episode_id)
             if episode is None or episode.status != MemoryStatus.ACTIVE:
                 # A quarantined turn must not leak into facts; a forgotten or deleted one has nothing to give.
@@ -294,7 +304,7 @@ class ExtractionQueue:
             log.exception("fact extraction crashed on episode %s", episode_id)
             return self._failed(job_id, episode_id, session_id, f"{type(exc).__name__}: {exc}")
         op_id = ledger.new_operation_id()
-        items = [NewMemory(f.text, kind=MemoryKind.FACT, source=source, at=f.valid_from, session_id=session_id,
+        items = [NewMemory(f.text, kind=MemoryKind.FACT, source=Source(source), at=f.valid_from, session_id=session_id,
                            trust=EXTRACTED_TRUST, subject=f.subject, slot_key=f.slot_key,
                            provenance={"extracted_from": episode_id, "model": getattr(llm, "name", "?"),
                                        **({"when": f.when} if f.when else {})},
@@ -307,13 +317,13 @@ class ExtractionQueue:
                 reason += f"; dropped or changed {len(dropped)}: " + "; ".join(dropped)[:800]
             ledger.record(s, EventOp.EXTRACT, reason, operation_id=op_id, memory_id=episode_id, source="assistant",
                           session_id=session_id, facts=[o.memory_id for o in outcomes], model=getattr(llm, "name", "?"))
-            job = s.get(ExtractionJob, job_id)
+            job = _job(s, job_id)
             job.status, job.updated_at, job.last_error = "done", utcnow(), ("; ".join(dropped)[:2000] or None)
         return "done"
 
     def _failed(self, job_id: int, episode_id: int, session_id: int | None, error: str) -> str:
         with self.db.session() as s:
-            job = s.get(ExtractionJob, job_id)
+            job = _job(s, job_id)
             job.last_error, job.updated_at = error[:2000], utcnow()
             if job.attempts < self.settings.extraction_max_attempts:
                 job.status = "pending"
@@ -328,8 +338,10 @@ class ExtractionQueue:
     def retry_failed(self) -> int:
         """Put failed jobs back on the queue (e.g. after switching to a stronger model)."""
         with self.db.session() as s:
-            return s.execute(update(ExtractionJob).where(ExtractionJob.status == "failed")
-                             .values(status="pending", attempts=0, updated_at=utcnow())).rowcount
+            result = cast(CursorResult[Any], s.execute(update(ExtractionJob).where(
+                ExtractionJob.status == ExtractionStatus.FAILED).values(
+                status=ExtractionStatus.PENDING, attempts=0, updated_at=utcnow())))
+            return int(result.rowcount)
 
     # -- background worker -----------------------------------------------------------------------
     def start_worker(self, llm_provider: Callable[[], LanguageModel], interval_s: float = 30.0) -> ExtractionWorker:

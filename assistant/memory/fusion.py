@@ -83,7 +83,7 @@ def recency(age_days: float, half_life_days: float) -> float:
     """1 for something true now, 0.5 one half-life ago: how fresh the memory's content is in the world."""
     if half_life_days <= 0:
         return 1.0
-    return 0.5 ** (max(0.0, age_days) / half_life_days)
+    return float(0.5 ** (max(0.0, age_days) / half_life_days))
 
 
 def rerank_factor(recency_value: float, retention_value: float, recency_weight: float,

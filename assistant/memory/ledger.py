@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
@@ -19,6 +20,7 @@ from assistant.memory.text_rules import text_hash
 from storage.enums import EventOp, LinkKind, MemoryStatus
 from storage.errors import NotFound, UserError
 from storage.keyword_index import KeywordIndex
+from storage.memory_store import get_row
 from storage.models import Memory, MemoryEvent, MemoryLink, VectorOutbox
 from storage.timeutil import utcnow
 
@@ -53,8 +55,8 @@ def scrub(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def record(s: Session, op: str, reason: str, *, operation_id: str, memory_id: int | None = None,
-           source: str = "user", session_id: int | None = None, before: dict | None = None,
-           after: dict | None = None, **extra: Any) -> MemoryEvent:
+           source: str = "user", session_id: int | None = None, before: dict[str, Any] | None = None,
+           after: dict[str, Any] | None = None, **extra: Any) -> MemoryEvent:
     """Append one event to the ledger in the caller's transaction."""
     payload: dict[str, Any] = dict(extra)
     if before is not None:
@@ -104,7 +106,7 @@ def apply_snapshot(s: Session, m: Memory, snap: dict[str, Any]) -> None:
     m.updated_at = utcnow()
 
 
-def active_superseders(s: Session, memory_id: int, excluding: set[int] = frozenset()) -> list[int]:
+def active_superseders(s: Session, memory_id: int, excluding: AbstractSet[int] = frozenset()) -> list[int]:
     """Active memories that still supersede this one (other than those being removed)."""
     rows = s.execute(
         select(MemoryLink.src_id).join(Memory, Memory.id == MemoryLink.src_id)
@@ -124,7 +126,7 @@ class Ledger:
     # -- undo ----------------------------------------------------------------------------------
     def last_operation(self, s: Session) -> str | None:
         # Skip operations already undone, and the undo operations themselves (their purge events included).
-        undone = set()
+        undone: set[str | None] = set()
         for op_id, payload in s.execute(select(MemoryEvent.operation_id, MemoryEvent.payload)
                                         .where(MemoryEvent.op == EventOp.UNDO)):
             undone.update((payload.get("undoes"), op_id))
@@ -152,7 +154,7 @@ class Ledger:
                 if e.op in _INFORMATIONAL or e.memory_id is None:
                     reversed_ops.append({"event": e.id, "op": e.op, "memory_id": e.memory_id, "change": "none"})
                     continue
-                m = s.get(Memory, e.memory_id)
+                m = get_row(s, e.memory_id)
                 before = snapshot(m)
                 if e.op == EventOp.ADD:
                     purge_row(s, m, f"undo: removed what '{e.reason}' added", operation_id=undo_id,

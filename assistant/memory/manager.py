@@ -147,11 +147,6 @@ class MemoryManager:
     def get(self, memory_id: int) -> MemoryRecord:
         return self.store.get(memory_id)
 
-    def list(self, kind: str | None = None, status: str | None = MemoryStatus.ACTIVE, limit: int = 50,
-             offset: int = 0) -> list[MemoryRecord]:
-        return self.store.list(kind=MemoryKind.parse(kind) if kind else None,
-                               status=MemoryStatus.parse(status) if status else None, limit=limit, offset=offset)
-
     def count(self, status: str | None = None) -> int:
         return self.store.count(MemoryStatus.parse(status) if status else None)
 
@@ -232,3 +227,10 @@ class MemoryManager:
 
     def stale_embedding_count(self) -> int:
         return self.indexes.stale_embedding_count()
+
+    # Last in the class: below it, `list` in an annotation would name this method, not the builtin.
+    def list(self, kind: str | None = None, status: str | None = MemoryStatus.ACTIVE, limit: int = 50,
+             offset: int = 0) -> list[MemoryRecord]:
+        """Newest first; `status` None lists every status."""
+        return self.store.page(kind=MemoryKind.parse(kind) if kind else None,
+                               status=MemoryStatus.parse(status) if status else None, limit=limit, offset=offset)

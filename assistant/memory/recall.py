@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
+
 from assistant.memory import fusion
 from assistant.memory.retention import retention
 from assistant.memory.text_rules import clean_text
@@ -200,7 +202,7 @@ class Recaller:
     def _admit(m: RecallRow | None, statuses: Sequence[str], kinds: Sequence[str] | None) -> bool:
         return m is not None and m.status in statuses and (kinds is None or m.kind in kinds)
 
-    def _neighbours(self, s, fused: dict[int, float], meta: dict[int, RecallRow], statuses: Sequence[str],
+    def _neighbours(self, s: Session, fused: dict[int, float], meta: dict[int, RecallRow], statuses: Sequence[str],
                     kinds: Sequence[str] | None) -> dict[int, list[int]]:
         """Turns next to the best candidates in the same session, both ways.
 
@@ -225,7 +227,8 @@ class Recaller:
                 out[i] = around
         return out
 
-    def _resolve_event(self, time_range: TimeRange, statuses, kinds, reference: datetime) -> TimeRange | None:
+    def _resolve_event(self, time_range: TimeRange, statuses: tuple[str, ...], kinds: tuple[str, ...] | None,
+                       reference: datetime) -> TimeRange | None:
         """"before I moved": find when the user moved by recalling that event, then anchor the range there."""
         hits = self._recall(time_range.event or "", 1, statuses, kinds, reference, None)
         if not hits or hits[0].memory.valid_from is None:

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from storage.enums import EventOp, LinkKind, MemoryStatus
 from storage.errors import UserError
 from storage.memory_store import get_row
-from storage.models import LINK_KINDS, JobRun, Memory, MemoryEvent, MemoryLink
+from storage.models import LINK_KINDS, JobRun, MemoryEvent, MemoryLink
 from storage.records import MemoryRecord
 from storage.timeutil import utcnow
 
@@ -73,7 +73,7 @@ class MemoryReview:
             out = []
             for link in rows:
                 outgoing = link.src_id == memory_id
-                other = s.get(Memory, link.dst_id if outgoing else link.src_id)
+                other = get_row(s, link.dst_id if outgoing else link.src_id)
                 out.append(LinkInfo(link.id, link.kind, outgoing, MemoryRecord.from_row(other), link.score,
                                     link.created_at))
             return out
@@ -99,11 +99,13 @@ class MemoryReview:
         return self.memory.list(status=MemoryStatus.QUARANTINED, limit=limit)
 
     def quarantine(self, memory_id: int, reason: str) -> MemoryRecord:
-        return self.memory.change(memory_id, "quarantine", reason, status=MemoryStatus.QUARANTINED, expect=(MemoryStatus.ACTIVE,))
+        return self.memory.change(memory_id, EventOp.QUARANTINE, reason, status=MemoryStatus.QUARANTINED,
+                                  expect=(MemoryStatus.ACTIVE,))
 
     def release(self, memory_id: int, reason: str = "released by the user") -> MemoryRecord:
         """The user vouches for a held-back memory: it becomes active and recallable."""
-        return self.memory.change(memory_id, "release", reason, status=MemoryStatus.ACTIVE, expect=(MemoryStatus.QUARANTINED,))
+        return self.memory.change(memory_id, EventOp.RELEASE, reason, status=MemoryStatus.ACTIVE,
+                                  expect=(MemoryStatus.QUARANTINED,))
 
     def reject(self, memory_id: int, reason: str = "rejected by the user") -> MemoryRecord:
         """A held-back memory the user confirms is wrong or hostile is purged, like a delete."""
@@ -118,8 +120,9 @@ class MemoryReview:
     def conflicts(self) -> list[Conflict]:
         with self.db.session() as s:
             out = []
-            for link in s.scalars(select(MemoryLink).where(MemoryLink.kind == LinkKind.CONTRADICTS).order_by(MemoryLink.id)):
-                first, second = s.get(Memory, link.src_id), s.get(Memory, link.dst_id)
+            links = s.scalars(select(MemoryLink).where(MemoryLink.kind == LinkKind.CONTRADICTS).order_by(MemoryLink.id))
+            for link in links:
+                first, second = get_row(s, link.src_id), get_row(s, link.dst_id)
                 if first.status in _OPEN_STATUSES and second.status in _OPEN_STATUSES:
                     out.append(Conflict(link.id, MemoryRecord.from_row(first), MemoryRecord.from_row(second),
                                         link.created_at))
@@ -135,8 +138,8 @@ class MemoryReview:
                 raise UserError(f"Memory {keep_id} is not part of conflict {link_id}; keep one of its two memories.")
             drop_id = link.dst_id if keep_id == link.src_id else link.src_id
         now = utcnow()
-        dropped = self.memory.change(drop_id, "supersede", reason, status=MemoryStatus.SUPERSEDED, valid_to=now,
-                                      expired_at=now, expect=_OPEN_STATUSES)
+        dropped = self.memory.change(drop_id, EventOp.SUPERSEDE, reason, status=MemoryStatus.SUPERSEDED,
+                                     valid_to=now, expired_at=now, expect=_OPEN_STATUSES)
         self.link(keep_id, drop_id, LinkKind.SUPERSEDES, reason=reason)
         return dropped
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 
@@ -38,7 +39,7 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()
 
 
-def read_text_file(path) -> str:
+def read_text_file(path: str | os.PathLike[str]) -> str:
     """Read a UTF-8 text file, with a one-line error for missing, binary or non-UTF-8 files."""
     from pathlib import Path
 

@@ -83,7 +83,7 @@ class _Batch:
 
     op_id: str
     reason: str
-    session: Session | None = None
+    session: Session
     known: dict[int, Memory] = field(default_factory=dict)
     by_hash: dict[tuple[str, str], Memory] = field(default_factory=dict)
     by_slot: dict[str, list[Memory]] = field(default_factory=dict)
@@ -144,10 +144,9 @@ class WritePath:
         for b, v in zip(built, vectors):
             b.vector = v
         neighbours = self.vector_index.query_many(vectors, NEIGHBOURS)
-        batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason,
-                       stored_vectors=np.empty_like(vectors))
         with self.db.session() as s, s.no_autoflush:
-            batch.session = s
+            batch = _Batch(op_id=operation_id or ledger.new_operation_id(), reason=reason, session=s,
+                           stored_vectors=np.empty_like(vectors))
             batch.known = {m.id: m for m in s.scalars(select(Memory).where(
                 Memory.id.in_({i for hits in neighbours for i, _ in hits})))}
             # Everything the exact-duplicate and slot rules need, read once for the whole batch and kept
@@ -159,8 +158,8 @@ class WritePath:
             for m in s.scalars(select(Memory).where(
                     Memory.slot_key.in_({b.row.slot_key for b in built if b.row.slot_key}),
                     Memory.status == MemoryStatus.ACTIVE).order_by(Memory.id)):
-                batch.by_slot.setdefault(m.slot_key, []).append(m)
-            outcomes = [self._decide(s, b, hits, batch) for b, hits in zip(built, neighbours)]
+                batch.by_slot.setdefault(m.slot_key or "", []).append(m)
+            decided = [self._decide(s, b, hits, batch) for b, hits in zip(built, neighbours)]
             # One flush gives every new row its id; then links, index rows and ledger events follow in order.
             s.flush()
             KeywordIndex.add_new(s, [(b.row.id, b.row.text) for b in batch.stored])
@@ -172,13 +171,14 @@ class WritePath:
                 records.setdefault(id(m), MemoryRecord.from_row(m))
             outcomes = [WriteOutcome(o.action, o.reason, records[id(row)] if row is not None else None,
                                      tuple(x.id for x in superseded))
-                        for o, row, superseded in outcomes]
+                        for o, row, superseded in decided]
         if batch.stored:
             self.vector_index.upsert([b.row.id for b in batch.stored], np.stack([b.vector for b in batch.stored]))
             self.store.clear_outbox([b.row.id for b in batch.stored])
         return outcomes
 
-    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: _Batch):
+    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]],
+                batch: _Batch) -> tuple[WriteOutcome, Memory | None, list[Memory]]:
         """Decide one item against what is stored and what this batch decided before it.
 
         Returns (outcome, the memory it concerns, the memories it superseded); database writes that need ids
@@ -239,6 +239,7 @@ class WritePath:
                 source=verdict.plugin or "plugin", session_id=row.session_id, plugin=verdict.plugin))
             return WriteOutcome(WriteAction.QUARANTINED, verdict_reason), row, []
         if decision == Decision.MERGE:
+            assert merge_target is not None  # a missing target turned the merge into an accept above
             before = ledger.snapshot(merge_target)
             self._reinforce(merge_target)
             after = ledger.snapshot(merge_target)
@@ -268,11 +269,11 @@ class WritePath:
             if row.status == MemoryStatus.ACTIVE:
                 batch.by_slot[row.slot_key].append(row)
         for old_id in verdict.supersede_ids:
-            old = s.get(Memory, old_id)
-            if old is None or old.status != MemoryStatus.ACTIVE or row.status != MemoryStatus.ACTIVE:
+            target = s.get(Memory, old_id)
+            if target is None or target.status != MemoryStatus.ACTIVE or row.status != MemoryStatus.ACTIVE:
                 continue
-            self._supersede(s, row, old, f"{verdict.plugin or 'plugin'}: {verdict.reason}", batch)
-            superseded.append(old)
+            self._supersede(s, row, target, f"{verdict.plugin or 'plugin'}: {verdict.reason}", batch)
+            superseded.append(target)
         return WriteOutcome(WriteAction.STORED, batch.reason), row, superseded
 
     # -- the rules -------------------------------------------------------------------------------
@@ -307,7 +308,8 @@ class WritePath:
         # The candidate's vector rides along so plugins (the poisoning guard) need not embed it again.
         return self.check_memory(candidate, {"similar": similar, "embedding": vector})
 
-    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: _Batch):
+    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str,
+                   batch: _Batch) -> tuple[WriteOutcome, Memory | None, list[Memory]]:
         before = ledger.snapshot(original)
         if original.status == MemoryStatus.ACTIVE:
             self._reinforce(original)
