@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import ContextManager
 
 from alembic import command
 from alembic.config import Config
@@ -170,7 +169,8 @@ class Database:
                     f"Cannot decrypt the database {self.path}: the data key in the keyring is not the one it was "
                     "encrypted with (or the file is damaged); restore the key or a backup, or set SECONDME_HOME."
                 ) from None
-            raise UserError(f"Cannot open the database {self.path}: {exc.orig}. Check the file and its permissions.") from exc
+            raise UserError(f"Cannot open the database {self.path}: {exc.orig}. "
+                            "Check the file and its permissions.") from exc
         if current is not None and not _known(script, current):
             raise NewerSchema(
                 f"The database {self.path} has schema '{current}', newer than this version of secondme knows; "
@@ -180,11 +180,11 @@ class Database:
             command.upgrade(cfg, "head")
 
     # -- sessions -------------------------------------------------------------------------------
-    def session(self) -> ContextManager[Session]:
+    def session(self) -> AbstractContextManager[Session]:
         """A unit of work: commits on success, rolls back on any error."""
         return self._unit_of_work(read_only=False)
 
-    def read_session(self) -> ContextManager[Session]:
+    def read_session(self) -> AbstractContextManager[Session]:
         """A unit of work that only reads: a deferred transaction, so in WAL mode it reads its snapshot beside a
         writer instead of queueing for the write lock (a recall does not wait for a 1,000-memory import).
         Writing through it could fail with SQLITE_BUSY_SNAPSHOT; use session() for anything that writes."""

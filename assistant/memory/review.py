@@ -99,11 +99,13 @@ class MemoryReview:
         return self.memory.list(status=MemoryStatus.QUARANTINED, limit=limit)
 
     def quarantine(self, memory_id: int, reason: str) -> MemoryRecord:
-        return self.memory.change(memory_id, "quarantine", reason, status=MemoryStatus.QUARANTINED, expect=(MemoryStatus.ACTIVE,))
+        return self.memory.change(memory_id, "quarantine", reason, status=MemoryStatus.QUARANTINED,
+                                  expect=(MemoryStatus.ACTIVE,))
 
     def release(self, memory_id: int, reason: str = "released by the user") -> MemoryRecord:
         """The user vouches for a held-back memory: it becomes active and recallable."""
-        return self.memory.change(memory_id, "release", reason, status=MemoryStatus.ACTIVE, expect=(MemoryStatus.QUARANTINED,))
+        return self.memory.change(memory_id, "release", reason, status=MemoryStatus.ACTIVE,
+                                  expect=(MemoryStatus.QUARANTINED,))
 
     def reject(self, memory_id: int, reason: str = "rejected by the user") -> MemoryRecord:
         """A held-back memory the user confirms is wrong or hostile is purged, like a delete."""
@@ -118,14 +120,16 @@ class MemoryReview:
     def conflicts(self) -> list[Conflict]:
         with self.db.session() as s:
             out = []
-            for link in s.scalars(select(MemoryLink).where(MemoryLink.kind == LinkKind.CONTRADICTS).order_by(MemoryLink.id)):
+            for link in s.scalars(select(MemoryLink).where(MemoryLink.kind == LinkKind.CONTRADICTS)
+                                  .order_by(MemoryLink.id)):
                 first, second = s.get(Memory, link.src_id), s.get(Memory, link.dst_id)
                 if first.status in _OPEN_STATUSES and second.status in _OPEN_STATUSES:
                     out.append(Conflict(link.id, MemoryRecord.from_row(first), MemoryRecord.from_row(second),
                                         link.created_at))
             return out
 
-    def resolve_conflict(self, link_id: int, keep_id: int, reason: str = "conflict resolved by the user") -> MemoryRecord:
+    def resolve_conflict(self, link_id: int, keep_id: int,
+                         reason: str = "conflict resolved by the user") -> MemoryRecord:
         """Keep one side; the other is superseded (invalidated, never overwritten) and linked to the winner."""
         with self.db.session() as s:
             link = s.get(MemoryLink, link_id)
