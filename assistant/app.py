@@ -69,7 +69,8 @@ def open_database(settings: Settings, secrets: SecretStore) -> Database:
             key = secrets.data_key(create=state in ("missing", "empty", "plain"))
             if key is None:
                 raise UserError(f"The database {settings.db_path} is encrypted but its key is not in "
-                                f"{secrets.backend_name}; restore the key, or restore a backup with `secondme restore`.")
+                                f"{secrets.backend_name}; restore the key, "
+                                "or restore a backup with `secondme restore`.")
         db = Database(settings.db_path, key, cache_mb=settings.db_cache_mb)
         db.migrate()
     return db

@@ -75,7 +75,8 @@ def backup(app: App, dest: Path, passphrase: str | None = None, force: bool = Fa
         os.replace(tmp, dest)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UserError(f"Cannot write the backup {dest} ({exc.strerror}); check the space and permissions there.") from None
+        raise UserError(f"Cannot write the backup {dest} ({exc.strerror}); "
+                        "check the space and permissions there.") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -237,7 +238,8 @@ def restore(app: App, src: Path, passphrase: str | None = None, force: bool = Fa
             live.close()
             staged_con.close()
     except OSError as exc:
-        raise UserError(f"Cannot restore into {app.settings.home} ({exc.strerror}); check space and permissions.") from None
+        raise UserError(f"Cannot restore into {app.settings.home} ({exc.strerror}); "
+                        "check space and permissions.") from None
     finally:
         staged.unlink(missing_ok=True)
     app.db.dispose()  # pooled connections may cache the old schema

@@ -276,7 +276,8 @@ def _not_in_history(hits: list[RecallHit], history: list[Turn]) -> list[RecallHi
 
 
 def _markdown(data: dict[str, Any]) -> str:
-    lines = [f"# {data['title']}", "", f"_Session {data['id']}, started {data['created_at'][:16].replace('T', ' ')} UTC_", ""]
+    lines = [f"# {data['title']}", "",
+             f"_Session {data['id']}, started {data['created_at'][:16].replace('T', ' ')} UTC_", ""]
     for m in data["messages"]:
         who = "You" if m["role"] == "user" else "secondme"
         flags = " (stopped)" if m["partial"] else ""

@@ -82,12 +82,13 @@ class Settings(BaseSettings):
     recall_expansion_docs: int = Field(3, ge=1, le=50, description="Best texts the expansion words come from.")
     recall_expansion_max_share: float = Field(
         0.05, gt=0.0, le=1.0,
-        description="Expansion words found in more than this share of memories are left out (they cost the most); 1 = keep all.")
+        description="Expansion words found in more than this share of memories are left out "
+                    "(they cost the most); 1 = keep all.")
     recall_neighbour_weight: float = Field(0.2, ge=0.0, description="Share of a neighbouring turn's score a turn gets.")
     recall_neighbour_window: int = Field(1, ge=0, le=5, description="Turns on each side counted as neighbours.")
     recall_session_weight: float = Field(0.2, ge=0.0, description="Boost from the score of the item's session.")
-    recall_speaker_boost: float = Field(0.2, ge=0.0,
-                                        description="Extra share of score for a line said by someone the question names.")
+    recall_speaker_boost: float = Field(
+        0.2, ge=0.0, description="Extra share of score for a line said by someone the question names.")
     recall_time_mode: str = Field("boost", pattern="^(boost|filter|off)$",
                                   description="What a time phrase in the question does: boost, filter or off.")
     recall_time_boost: float = Field(1.0, ge=0.0, description="Extra share of score for memories in the asked period.")
@@ -103,13 +104,16 @@ class Settings(BaseSettings):
     consolidation_idle_min_turns: int = Field(5, ge=1, description="...once at least this many new turns arrived.")
     reflection_cron: str = Field("30 3 * * *", description="Nightly reflection, crontab syntax (min hour dom mon dow).")
     forgetting_every_hours: float = Field(24.0, gt=0)
-    jobs_misfire_grace_hours: float = Field(72.0, gt=0, description="A run missed by up to this long still runs once at start-up.")
+    jobs_misfire_grace_hours: float = Field(
+        72.0, gt=0, description="A run missed by up to this long still runs once at start-up.")
     jobs_retry_minutes: float = Field(30.0, gt=0, description="A failed run is tried again after this long.")
     jobs_use_llm: bool = Field(True, description="Let jobs call the chat model (summaries, reflection).")
 
     # Consolidation
-    duplicate_similarity: float = Field(0.85, ge=0.5, le=1.0, description="Cosine at or above which two facts may be duplicates.")
-    duplicate_word_overlap: float = Field(0.8, ge=0.0, le=1.0, description="...and their content words must overlap this much.")
+    duplicate_similarity: float = Field(
+        0.85, ge=0.5, le=1.0, description="Cosine at or above which two facts may be duplicates.")
+    duplicate_word_overlap: float = Field(
+        0.8, ge=0.0, le=1.0, description="...and their content words must overlap this much.")
     duplicate_kinds: list[str] = Field(default_factory=lambda: ["fact"])
     related_similarity: float = Field(0.65, ge=0.0, le=1.0)
     related_top_k: int = Field(3, ge=0, le=20)
@@ -119,8 +123,10 @@ class Settings(BaseSettings):
     # Reflection
     reflection_max_memories: int = Field(24, ge=2, le=200, description="Recent memories shown to the model per run.")
     reflection_max_thoughts: int = Field(3, ge=0, le=20)
-    profile_max_lines: int = Field(6, ge=1, le=100, description="Profile lines the model may propose per run (more runs add more).")
-    support_min_overlap: float = Field(0.5, gt=0.0, le=1.0, description="Share of a line's content words its sources must contain.")
+    profile_max_lines: int = Field(
+        6, ge=1, le=100, description="Profile lines the model may propose per run (more runs add more).")
+    support_min_overlap: float = Field(
+        0.5, gt=0.0, le=1.0, description="Share of a line's content words its sources must contain.")
     # A profile line restates one note, so it may reword little; a thought connects notes in its own words.
     profile_min_overlap: float = Field(0.75, gt=0.0, le=1.0, description="The same share for profile lines.")
 
@@ -129,7 +135,8 @@ class Settings(BaseSettings):
     forgetting_threshold: float = Field(0.05, gt=0.0, lt=1.0, description="Archive below this retention.")
     forgetting_recent_days: float = Field(30.0, ge=0, description="Memories recalled this recently are never archived.")
     forgetting_kinds: list[str] = Field(default_factory=lambda: ["episode", "fact", "summary", "thought"])
-    reinforce_min_gap_hours: float = Field(12.0, ge=0, description="Recalls closer together than this do not grow stability.")
+    reinforce_min_gap_hours: float = Field(
+        12.0, ge=0, description="Recalls closer together than this do not grow stability.")
 
     # Write path
     # 0.94, not 0.95: the default embedder's int8 products lower the cosine of near-identical texts by about
@@ -231,6 +238,7 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"Invalid setting '{field}': {first['msg']}; fix it in {config_file()} or SECONDME_{field.upper()}.") from None
+        raise UserError(f"Invalid setting '{field}': {first['msg']}; "
+                        f"fix it in {config_file()} or SECONDME_{field.upper()}.") from None
     except Exception as exc:  # a malformed TOML file
         raise UserError(f"Cannot read settings from {config_file()}: {exc}; fix or remove that file.") from None

@@ -160,7 +160,8 @@ class SecretStore:
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise UserError(f"Cannot read the secrets file {self.file} ({exc.strerror}); fix its permissions.") from None
+            raise UserError(f"Cannot read the secrets file {self.file} ({exc.strerror}); "
+                            "fix its permissions.") from None
         try:
             data = json.loads(raw)
         except json.JSONDecodeError:

@@ -1,11 +1,12 @@
 """Consolidation on the LoCoMo ingest: what it changes, and whether recall survives it.
 
-Each LoCoMo conversation (loaded with the helpers of benchmarks/locomo_retrieval.py) goes into its own temporary SECONDME_HOME through the real write path, one memory per
-turn (kind `fact` by default so the near-duplicate merge has work; `--kind episode` stores them as chat turns),
-one `sessions` row per LoCoMo session. Evidence recall (turn R@5 and R@10 through MemoryManager.recall, questions
-of categories 1-4) is measured before consolidation and after it, a day later on the clock; a memory merged into
-another passes its evidence ids on to the survivor, summaries count for nothing. Then consolidation runs a second
-time, which must change nothing. Acceptance: R@10 after >= R@10 before - 1 point.
+Each LoCoMo conversation (loaded with the helpers of benchmarks/locomo_retrieval.py) goes into its own temporary
+SECONDME_HOME through the real write path, one memory per turn (kind `fact` by default so the near-duplicate merge
+has work; `--kind episode` stores them as chat turns), one `sessions` row per LoCoMo session. Evidence recall (turn
+R@5 and R@10 through MemoryManager.recall, questions of categories 1-4) is measured before consolidation and after
+it, a day later on the clock; a memory merged into another passes its evidence ids on to the survivor, summaries
+count for nothing. Then consolidation runs a second time, which must change nothing. Acceptance: R@10 after >= R@10
+before - 1 point.
 
     python benchmarks/consolidation.py            # all 10 conversations
     python benchmarks/consolidation.py --quick    # the first conversation only
@@ -67,7 +68,8 @@ def follow_merges(app, owner: dict[int, set[str]]) -> dict[int, set[str]]:
     from storage.models import MemoryLink
 
     with app.db.session() as s:
-        into = dict(s.execute(select(MemoryLink.src_id, MemoryLink.dst_id).where(MemoryLink.kind == "merged_into")).all())
+        into = dict(s.execute(select(MemoryLink.src_id, MemoryLink.dst_id)
+                              .where(MemoryLink.kind == "merged_into")).all())
     out = {k: set(v) for k, v in owner.items()}
     for src, dst in into.items():
         while dst in into:

@@ -108,7 +108,6 @@ def run_app(plan: Plan, days: int, embedder) -> dict:
         os.environ["SECONDME_HOME"] = home
         app = App(embedder=embedder)
         app.settings.jobs_use_llm = False
-        ids: list[int] = []
         last_recall: dict[int, datetime] = {}
         violations, misses, runs = [], 0, 0
         order = sorted(range(len(plan.created)), key=lambda i: plan.created[i])

@@ -76,7 +76,8 @@ def main() -> None:
         "meets_target": statistics.median(shown) <= TARGET_S,
     }
     print(f"{'measure':<34}{'median s':>10}{'max s':>10}")
-    print(f"{'secondme: launch -> window shown':<34}{figures['window_shown_median_s']:>10.3f}{figures['window_shown_max_s']:>10.3f}")
+    print(f"{'secondme: launch -> window shown':<34}{figures['window_shown_median_s']:>10.3f}"
+          f"{figures['window_shown_max_s']:>10.3f}")
     print(f"{'secondme: CPU used, start to exit':<34}{figures['process_cpu_median_s']:>10.3f}{max(cpu):>10.3f}")
     print(f"{'bare PySide6 window (floor)':<34}{figures['bare_pyside_median_s']:>10.3f}{max(bare):>10.3f}")
     print(f"target <= {TARGET_S} s: {'met' if figures['meets_target'] else 'NOT met'} "

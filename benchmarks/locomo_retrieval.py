@@ -261,7 +261,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 rows[name][category].append(score_ranking(ranked, evidence))
         app.close()
         if not args.json:
-            print(f"  {sample['sample_id']}: {len(texts)} turns, {sum(len(v[c]) for v in [rows['secondme']] for c in v)} questions so far", file=sys.stderr)
+            print(f"  {sample['sample_id']}: {len(texts)} turns, "
+                  f"{sum(len(v[c]) for v in [rows['secondme']] for c in v)} questions so far", file=sys.stderr)
 
     result: dict[str, Any] = {"conversations": len(samples), "turns": turns,
                               "evidence_ids_dropped": dropped,
@@ -335,7 +336,8 @@ def main() -> None:
     parser.add_argument("--audited-evidence", action="store_true",
                         help="use the corrected evidence of the LoCoMo audit's wrong citations (../shared/data)")
     parser.add_argument("--home", default=None, help="keep the ingested data here; a later run reuses it")
-    parser.add_argument("--settings", default=None, help='JSON of recall settings to override, e.g. {"recall_mmr_lambda": 1}')
+    parser.add_argument("--settings", default=None,
+                        help='JSON of recall settings to override, e.g. {"recall_mmr_lambda": 1}')
     args = parser.parse_args()
     if not Path(args.data).is_file():
         print(f"LoCoMo data not found at {args.data}; skipping (see ../shared/data/README.md).")

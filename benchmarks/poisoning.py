@@ -37,7 +37,7 @@ import storage.offline  # noqa: E402,F401
 from poison_data import DATA, LOCOMO_TRAIN_CONVERSATIONS, data_present, held_out, load_examples, locomo_turns  # noqa: E402
 
 from plugins.builtin.poison_features import rule_hits  # noqa: E402
-from storage.records import NewMemory
+from storage.records import NewMemory  # noqa: E402
 
 TRUST = {"user": 1.0, "document": 0.6, "api": 0.5}
 
@@ -153,7 +153,7 @@ def poisonedrag_figures(guard, embedder, quick: bool) -> dict:
                     s.add_all(MemoryEvent(memory_id=i, op="quarantine", reason="poisoning guard (benchmark)",
                                           source="plugin", payload={}) for i in ids)
             hit = 0
-            for name, item in targets:
+            for _name, item in targets:
                 top = app.memory.recall(item["question"], k=5)
                 hit += any(h.memory.provenance.get("poisonedrag") == item["id"] for h in top)
             app.close()

@@ -59,7 +59,8 @@ def main() -> None:
         wall.append(1000 * (time.perf_counter() - started))
         cpu.append(1000 * (time.process_time() - cpu_started))
     figures = {"memories": size, "questions": len(questions),
-               "wall_p50_ms": round(scale.percentile(wall, 0.5), 1), "wall_p95_ms": round(scale.percentile(wall, 0.95), 1),
+               "wall_p50_ms": round(scale.percentile(wall, 0.5), 1),
+               "wall_p95_ms": round(scale.percentile(wall, 0.95), 1),
                "cpu_p50_ms": round(scale.percentile(cpu, 0.5), 1), "cpu_p95_ms": round(scale.percentile(cpu, 0.95), 1),
                "keyword_top10_agreement": keyword_agreement(app, questions),
                "load_average": round(os.getloadavg()[0], 2)}

@@ -126,7 +126,8 @@ def main(argv=None) -> int:
         "model": model_name, "proposed_by_model": proposed, "dropped_unsupported": totals["dropped_unsupported"],
         "dropped_echo": totals["dropped_echo"], "dropped_quote": totals["dropped_quote"],
         "dropped_repeat": totals["dropped_repeat"],
-        "model_lines_supported_pct": round(100 * (proposed - totals["dropped_unsupported"]) / proposed, 1) if proposed else None,
+        "model_lines_supported_pct": (round(100 * (proposed - totals["dropped_unsupported"]) / proposed, 1)
+                                      if proposed else None),
         "profile_lines": n, "thoughts": len(thoughts), "profile_removed": totals["profile_removed"],
         "cited_pct": round(100 * cited / n, 1) if n else None, "uncited_lines": n - cited,
         "supported_pct": round(100 * supported / n, 1) if n else None, "model_failures": totals["model_failed"],
@@ -137,7 +138,8 @@ def main(argv=None) -> int:
     print("Profile:\n" + (profile or "(empty)"))
     for line in lines:  # each line beside what it cites, so a reader can judge the support for themselves
         print(f"  #{line['id']} {line['text']!r} overlap {line['overlap']}"
-              + (f" missing {line['missing']}" if line["missing"] else "") + ("" if line["supported"] else " UNSUPPORTED"))
+              + (f" missing {line['missing']}" if line["missing"] else "")
+              + ("" if line["supported"] else " UNSUPPORTED"))
         for text in line["cited_texts"]:
             print(f"      cites: {text[:160]}")
     if thoughts:

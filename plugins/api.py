@@ -154,8 +154,8 @@ class Tool:
 @dataclass(frozen=True)
 class Integration:
     """An importer (`kind="import"`: function(context, path) -> number stored) or an exporter
-    (`kind="export"`: function(context, path) -> number written), `context` being the PluginContext. A function that also takes a `progress` keyword
-    is given a callable progress(done, total) to report how far it is."""
+    (`kind="export"`: function(context, path) -> number written), `context` being the PluginContext. A function
+    that also takes a `progress` keyword is given a callable progress(done, total) to report how far it is."""
 
     name: str
     kind: Literal["import", "export"]

@@ -63,7 +63,8 @@ class PluginHost:
         self._integrations: dict[tuple[str, str], Integration] | None = None
 
     # -- loading ---------------------------------------------------------------------------------
-    def register(self, plugin: object, name: str | None = None, version: str = "", source: str = "runtime") -> str | None:
+    def register(self, plugin: object, name: str | None = None, version: str = "",
+                 source: str = "runtime") -> str | None:
         name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
         if name in self.disabled:
             log.info("plugin %s is disabled in the settings", name)

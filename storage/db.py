@@ -175,7 +175,8 @@ class Database:
                     f"Cannot decrypt the database {self.path}: the data key in the keyring is not the one it was "
                     "encrypted with (or the file is damaged); restore the key or a backup, or set SECONDME_HOME."
                 ) from None
-            raise UserError(f"Cannot open the database {self.path}: {exc.orig}. Check the file and its permissions.") from exc
+            raise UserError(f"Cannot open the database {self.path}: {exc.orig}. "
+                            "Check the file and its permissions.") from exc
         if current is not None and not _known(script, current):
             raise NewerSchema(
                 f"The database {self.path} has schema '{current}', newer than this version of secondme knows; "

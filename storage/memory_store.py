@@ -176,5 +176,6 @@ class MemoryStore:
             rows = [(m.id, m.text) for m in s.scalars(select(Memory).where(Memory.status != MemoryStatus.DELETED))]
             KeywordIndex.add_new(s, rows)
             s.add_all([VectorOutbox(memory_id=memory_id, op="upsert") for memory_id, _ in rows])
-            s.query(Memory).filter(Memory.status != MemoryStatus.DELETED).update({Memory.embedding_model: embedder_name})
+            s.query(Memory).filter(Memory.status != MemoryStatus.DELETED).update(
+                {Memory.embedding_model: embedder_name})
         return rows

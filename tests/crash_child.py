@@ -32,7 +32,8 @@ def main(seed: int) -> None:
             record = app.memory.remember(text)
             print(f"ACK {record.id} {text}", flush=True)
         else:
-            texts = [f"crash test {seed}-{n}.{j} tag {rng.getrandbits(40):x}: batch memory about topic {rng.randrange(50)}"
+            texts = [f"crash test {seed}-{n}.{j} tag {rng.getrandbits(40):x}: "
+                     f"batch memory about topic {rng.randrange(50)}"
                      for j in range(rng.randint(2, 8))]
             for record, text in zip(app.memory.remember_many([NewMemory(t) for t in texts]), texts):
                 print(f"ACK {record.id} {text}", flush=True)

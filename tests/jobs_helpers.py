@@ -40,8 +40,10 @@ def snapshot(app) -> dict[str, Any]:
     """Everything a job may change, for before/after comparisons (job_runs excluded)."""
     with app.db.session() as s:
         memories = [(m.id, m.kind, m.status, m.text, m.strength, m.importance, m.pinned, m.recall_count,
-                     m.embedding_model, repr(m.provenance), m.expired_at) for m in s.scalars(select(Memory).order_by(Memory.id))]
-        links = [(l.src_id, l.dst_id, l.kind, l.score) for l in s.scalars(select(MemoryLink).order_by(MemoryLink.id))]
+                     m.embedding_model, repr(m.provenance), m.expired_at)
+                    for m in s.scalars(select(Memory).order_by(Memory.id))]
+        links = [(link.src_id, link.dst_id, link.kind, link.score)
+                 for link in s.scalars(select(MemoryLink).order_by(MemoryLink.id))]
         events = s.query(MemoryEvent).count()
     return {"memories": memories, "links": links, "events": events, "vectors": app.vector_index.count()}
 

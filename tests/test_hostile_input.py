@@ -20,15 +20,16 @@ any_char = st.characters(codec=None)  # every code point, surrogates included
 fts_soup = st.lists(st.sampled_from(FTS_SYNTAX) | st.text(string.ascii_letters, min_size=1, max_size=8),
                     min_size=1, max_size=40).map(" ".join)
 json_like = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                         lambda inner: (st.lists(inner, max_size=4)
+                                        | st.dictionaries(st.text(max_size=8), inner, max_size=4)),
                          max_leaves=12).map(json.dumps)
 path_like = st.lists(st.sampled_from(["..", ".", "~", "/etc/passwd", "C:\\Windows", "\\\\server\\share", "%00",
                                       "a b", "ünï", "$HOME", "file://x"]), min_size=1, max_size=6).map("/".join)
 huge = st.integers(min_value=20_000, max_value=2_000_000).flatmap(
     lambda n: st.sampled_from(["x", "é", "😀", "a b ", "\x00", "NEAR "]).map(lambda unit: unit * (n // len(unit))))
 many_words = st.integers(min_value=100, max_value=4000).map(lambda n: " OR ".join(f"w{i}*" for i in range(n)))
-hostile_text = st.one_of(many_words, st.text(any_char, max_size=300), st.text(control_chars, max_size=50), fts_soup, json_like,
-                         path_like, huge, st.text(max_size=20).map(lambda t: t + "\u202e\u200b\ufeff" + t))
+hostile_text = st.one_of(many_words, st.text(any_char, max_size=300), st.text(control_chars, max_size=50), fts_soup,
+                         json_like, path_like, huge, st.text(max_size=20).map(lambda t: t + "\u202e\u200b\ufeff" + t))
 
 FUZZ = settings(max_examples=120, deadline=20_000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

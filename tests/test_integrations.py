@@ -51,8 +51,8 @@ def test_chatgpt_conversations_follow_the_current_branch(app, tmp_path):
     mapping = {
         "root": {"id": "root", "message": None, "parent": None, "children": ["u1"]},
         "u1": {"id": "u1", "parent": "root", "children": ["a-old", "a-new"], "message": {
-            "author": {"role": "user"}, "create_time": 1700000000, "content": {"content_type": "text",
-                                                                              "parts": ["What is a good name for my cat?"]}}},
+            "author": {"role": "user"}, "create_time": 1700000000,
+            "content": {"content_type": "text", "parts": ["What is a good name for my cat?"]}}},
         "a-old": {"id": "a-old", "parent": "u1", "children": [], "message": {
             "author": {"role": "assistant"}, "content": {"parts": ["Whiskers (regenerated away)"]}}},
         "a-new": {"id": "a-new", "parent": "u1", "children": [], "message": {

@@ -23,7 +23,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def _links(app, kind):
     with app.db.session() as s:
-        return [(l.src_id, l.dst_id, l.score) for l in s.scalars(select(MemoryLink).where(MemoryLink.kind == kind))]
+        return [(link.src_id, link.dst_id, link.score)
+                for link in s.scalars(select(MemoryLink).where(MemoryLink.kind == kind))]
 
 
 def test_near_duplicates_merge_keeping_provenance_and_a_second_run_changes_nothing(app):

@@ -202,7 +202,8 @@ def test_the_worked_examples_come_first_and_the_real_notes_last(app):
     assert [m["role"] for m in thought_call["messages"]] == ["system", "user", "assistant", "user"]
     assert all(t.rstrip(".") in thought_call["messages"][-1]["content"] for t in FACTS)
     items = thought_call["schema"]["properties"]["items"]
-    assert list(items["items"]["properties"])[0] == "sources" and items["items"]["properties"]["sources"]["minItems"] == 2
+    assert (list(items["items"]["properties"])[0] == "sources"
+            and items["items"]["properties"]["sources"]["minItems"] == 2)
     assert thought_call["max_tokens"] >= items["maxItems"] * items["items"]["properties"]["text"]["maxLength"] / 3
 
 

@@ -133,7 +133,8 @@ def test_cli_run_dry_run_list_and_bad_input(app):
     second = app.memory.remember("I am working as a nurse at the city hospital.")
     dry = run_cli("jobs", "run", "consolidation", "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert b"Dry run, nothing changed" in dry.stdout and f"would merge #{second.id} into #{first.id}".encode() in dry.stdout
+    assert (b"Dry run, nothing changed" in dry.stdout
+            and f"would merge #{second.id} into #{first.id}".encode() in dry.stdout)
     assert app.memory.get(second.id).status == "active"
     done = run_cli("jobs", "run", "consolidation")
     assert f"merged #{second.id} into #{first.id}".encode() in done.stdout

@@ -53,7 +53,8 @@ def test_forget_session_from_the_terminal(home, app):
     berlin = app.memory.remember("I live in Berlin.", slot_key="user.home_city", session_id=4)
     app.close()
     out = run_cli("forget-session", "4")
-    assert out.returncode == 0 and "1 memories archived" in out.stdout and "1 earlier fact(s) current again" in out.stdout
+    assert (out.returncode == 0 and "1 memories archived" in out.stdout
+            and "1 earlier fact(s) current again" in out.stdout)
     listed = json.loads(run_cli("memories", "list", "--json").stdout)
     assert [m["text"] for m in listed] == ["I live in Paris."] and berlin.id not in [m["id"] for m in listed]
 

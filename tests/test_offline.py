@@ -39,6 +39,7 @@ def test_remember_recall_and_doctor_use_no_network(home):
 
 
 def test_telemetry_switches_are_set_before_libraries_load():
-    code = "import assistant, os; print(os.environ['ORT_DISABLE_TELEMETRY'], os.environ['HF_HUB_OFFLINE'], os.environ['ANONYMIZED_TELEMETRY'])"
+    code = ("import assistant, os; print(os.environ['ORT_DISABLE_TELEMETRY'], os.environ['HF_HUB_OFFLINE'], "
+            "os.environ['ANONYMIZED_TELEMETRY'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.split() == ["1", "1", "False"]

@@ -125,7 +125,8 @@ def test_secondme_plugins_lists_loaded_plugins_and_a_plugin_command_runs(home):
     listed = run_cli("plugins", "--json")
     assert listed.returncode == 0, listed.stderr
     rows = {p["name"]: p for p in json.loads(listed.stdout)}
-    assert rows["loose"]["source"].endswith("loose.py") and rows["memory-tools"]["hooks"] == ["register_tools", "startup"]
+    assert (rows["loose"]["source"].endswith("loose.py")
+            and rows["memory-tools"]["hooks"] == ["register_tools", "startup"])
     text = run_cli("plugins")
     assert "poisoning-guard" in text.stdout.decode() and "hooks: check_memory" in text.stdout.decode()
     hello = run_cli("loose-hello")

@@ -54,7 +54,8 @@ class ChatView(QWidget):
         layout.addWidget(self.scroll, 1)
 
         self.input = ChatInput(self)
-        self.input.setPlaceholderText("Ask anything, or tell me something to remember  (Enter sends, Shift+Enter: new line)")
+        self.input.setPlaceholderText("Ask anything, or tell me something to remember  "
+                                      "(Enter sends, Shift+Enter: new line)")
         self.input.setFixedHeight(72)
         self.input.submitted.connect(self.send)
         layout.addWidget(self.input)
@@ -136,7 +137,8 @@ class ChatView(QWidget):
         return w
 
     def _scroll_to_end(self) -> None:
-        QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.scroll.verticalScrollBar().maximum()))
+        QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(
+            self.scroll.verticalScrollBar().maximum()))
 
     # -- sending -----------------------------------------------------------------------------------
     @property

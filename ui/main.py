@@ -35,7 +35,8 @@ def run_gui(quick_recall: bool = False, screenshot_dir: Path | None = None, mini
     qapp = qapplication()
     home = load_settings().home
     if notify_running(home, QUICK_RECALL if quick_recall else SHOW):
-        print("secondme is already running; asked it to " + ("show quick recall." if quick_recall else "come to the front."))
+        print("secondme is already running; asked it to "
+              + ("show quick recall." if quick_recall else "come to the front."))
         return 0
     server = InstanceServer(home, qapp)
     from assistant.app import App

@@ -1,4 +1,5 @@
-"""The memory browser: search and filters, a detail pane, and the review tabs (quarantine, conflicts, inbox, profile)."""
+"""The memory browser: search and filters, a detail pane, and the review tabs
+(quarantine, conflicts, inbox, profile)."""
 
 from __future__ import annotations
 

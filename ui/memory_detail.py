@@ -145,8 +145,10 @@ class MemoryDetail(QWidget):
         self.fields["kind / status"].setText(f"{r.kind}, {r.status}")
         self.fields["source / trust"].setText(f"{r.source}, trust {r.trust:.2f}, importance {r.importance:.2f}")
         self.fields["said / valid"].setText(f"{_when(r.valid_from)} → {_when(r.valid_to) if r.valid_to else 'now'}")
-        self.fields["recorded"].setText(f"{_when(r.recorded_at)}" + (f", retired {_when(r.expired_at)}" if r.expired_at else ""))
-        self.fields["recall"].setText(f"recalled {r.recall_count}×, last {_when(r.last_recalled_at)}, strength {r.strength:.1f} days")
+        self.fields["recorded"].setText(f"{_when(r.recorded_at)}"
+                                        + (f", retired {_when(r.expired_at)}" if r.expired_at else ""))
+        self.fields["recall"].setText(f"recalled {r.recall_count}×, last {_when(r.last_recalled_at)}, "
+                                      f"strength {r.strength:.1f} days")
         self.fields["came from"].setText(self._provenance_html(r))
         self.links.setText(self._links_html(r.id))
         self.ledger.setText(self._ledger_text(r.id))
@@ -204,13 +206,15 @@ class MemoryDetail(QWidget):
         if self.record is None:
             return
         memory_id, pinned = self.record.id, not self.record.pinned
-        self._run(lambda: self.memory.pin(memory_id, pinned), f"Memory #{memory_id} {'pinned' if pinned else 'unpinned'}.")
+        self._run(lambda: self.memory.pin(memory_id, pinned),
+                  f"Memory #{memory_id} {'pinned' if pinned else 'unpinned'}.")
 
     def forget(self) -> None:
         if self.record is None:
             return
         memory_id = self.record.id
-        self._run(lambda: self.memory.forget(memory_id), f"Memory #{memory_id} archived; restore it from the Forgetting inbox.")
+        self._run(lambda: self.memory.forget(memory_id),
+                  f"Memory #{memory_id} archived; restore it from the Forgetting inbox.")
 
     def restore(self) -> None:
         if self.record is None:

@@ -52,7 +52,8 @@ class _RecordsTab(QWidget):
             self.ctx.events.status.emit(f"Memory #{memory_id} is now {record.status}.")
             self.ctx.events.memories_changed.emit()
 
-        self.ctx.tasks.run(lambda: action(memory_id), done, lambda exc: self.ctx.events.status.emit(str(exc)), owner=self)
+        self.ctx.tasks.run(lambda: action(memory_id), done, lambda exc: self.ctx.events.status.emit(str(exc)),
+                           owner=self)
 
     def refresh(self) -> None:
         records = self.records()

@@ -4,7 +4,6 @@ assistant.cli.base; this package imports them all and runs the command line."""
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import storage.offline  # noqa: F401  (first: keep libraries off the network)
 

@@ -88,7 +88,8 @@ def root(
         None, "--screenshot", metavar="DIR", help="Render the app's screens with demo data to PNGs in DIR and exit."),
 ) -> None:
     """With no command, open the desktop app."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
     if ctx.invoked_subcommand is not None:
         return
     from assistant.cli.gui import launch_gui

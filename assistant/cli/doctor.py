@@ -35,7 +35,8 @@ def _database(settings) -> Check:
     with db.engine.connect() as conn:
         integrity = conn.exec_driver_sql("PRAGMA quick_check").scalar()
     if integrity != "ok":
-        return Check("database", "FAIL", f"integrity check: {integrity}", "restore a backup with `secondme restore PATH`")
+        return Check("database", "FAIL", f"integrity check: {integrity}",
+                     "restore a backup with `secondme restore PATH`")
     if current != head:
         return Check("database", "FAIL", f"schema {current}, expected {head}", "restart secondme to migrate")
     return Check("database", "OK", f"schema {current}, {get_app().memory.count()} memories")
@@ -103,7 +104,8 @@ def _encryption(settings) -> Check:
     if not get_app().db.encrypted:
         return Check("encryption", "WARN", "the database is NOT encrypted at rest (encrypt_database = false)",
                      "set encrypt_database = true; the next start encrypts it in place")
-    return Check("encryption", "OK", "database encrypted with SQLCipher (AES-256), key in " + get_app().secrets.backend_name)
+    return Check("encryption", "OK",
+                 "database encrypted with SQLCipher (AES-256), key in " + get_app().secrets.backend_name)
 
 
 def _display(settings) -> Check:

@@ -23,7 +23,8 @@ def list_plugins(as_json: bool = typer.Option(False, "--json", help="Print a JSO
         return
     for p in rows:
         state = "" if p["status"] == "loaded" else f"  FAILED: {p['error']}"
-        typer.echo(f"{p['name']} {p['version'] or '-'}  ({p['source']})  hooks: {', '.join(p['hooks']) or 'none'}{state}")
+        typer.echo(f"{p['name']} {p['version'] or '-'}  ({p['source']})  "
+                   f"hooks: {', '.join(p['hooks']) or 'none'}{state}")
 
 
 def _read_inputs(file: str | None) -> list[tuple[str, dict]]:
@@ -34,7 +35,8 @@ def _read_inputs(file: str | None) -> list[tuple[str, dict]]:
     else:
         path = Path(file)
         if not path.is_file():
-            raise UserError(f"File not found: {path}" if not path.exists() else f"{path} is a folder; give a text file.")
+            raise UserError(f"File not found: {path}" if not path.exists()
+                            else f"{path} is a folder; give a text file.")
         raw = path.read_bytes()
         where = str(path)
     if b"\x00" in raw[:8192]:
@@ -63,7 +65,8 @@ def _read_inputs(file: str | None) -> list[tuple[str, dict]]:
 @app.command()
 def check(
     file: str | None = typer.Argument(None, help="A text or JSON Lines file; '-' or nothing reads standard input."),
-    source: str = typer.Option("document", "--source", help="Judge as if from: user, assistant, document, plugin, api."),
+    source: str = typer.Option("document", "--source",
+                               help="Judge as if from: user, assistant, document, plugin, api."),
 ) -> None:
     """Run the write-path checks on text without storing anything; one JSON verdict per input line."""
     from assistant.memory.write_path import DEFAULT_TRUST

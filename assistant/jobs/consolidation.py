@@ -1,4 +1,5 @@
-"""Consolidation: re-embed stale vectors, summarise finished sessions, merge near-duplicate facts, link related memories.
+"""Consolidation: re-embed stale vectors, summarise finished sessions, merge near-duplicate facts,
+link related memories.
 
 Idempotent by construction: every step looks for work that is still undone (a stale embedding model, a session
 with episodes no summary covers yet, new memories past the last run's watermark), so a second run right after
@@ -91,7 +92,8 @@ class ConsolidationJob:
                 links=tuple((LinkKind.DERIVED_FROM, m["id"]) for m in members)
                 + tuple((LinkKind.SUPERSEDES, old) for old in old_summaries))],
                 reason=f"consolidation: summary of session {session_id}", operation_id=ctx.operation_id)[0]
-            if outcome.action not in (WriteAction.STORED, WriteAction.QUARANTINED):  # a plugin check refused it: say so, go on
+            # a plugin check refused it: say so, go on
+            if outcome.action not in (WriteAction.STORED, WriteAction.QUARANTINED):
                 result.change(f"summary of session {session_id} not stored ({outcome.action}: {outcome.reason})")
                 continue
             record = outcome.record
@@ -115,9 +117,11 @@ class ConsolidationJob:
                 if not members:
                     continue
                 summary_ids = list(s.scalars(select(Memory.id).where(
-                    Memory.session_id == session_id, Memory.kind == MemoryKind.SUMMARY, Memory.status == MemoryStatus.ACTIVE)))
+                    Memory.session_id == session_id, Memory.kind == MemoryKind.SUMMARY,
+                    Memory.status == MemoryStatus.ACTIVE)))
                 covered = set(s.scalars(select(MemoryLink.dst_id).where(
-                    MemoryLink.src_id.in_(summary_ids), MemoryLink.kind == LinkKind.DERIVED_FROM))) if summary_ids else set()
+                    MemoryLink.src_id.in_(summary_ids),
+                    MemoryLink.kind == LinkKind.DERIVED_FROM))) if summary_ids else set()
                 if all(m.id in covered for m in members):
                     continue
                 out.append((session_id, [{"id": m.id, "text": m.text, "valid_from": m.valid_from,
@@ -220,7 +224,8 @@ class ConsolidationJob:
         keep.updated_at = now
         dup.status, dup.expired_at, dup.updated_at = MemoryStatus.ARCHIVED, now, now
         s.add(MemoryLink(src_id=dup.id, dst_id=keep.id, kind=LinkKind.MERGED_INTO, score=round(sim, 4)))
-        ledger.record(s, EventOp.MERGE, f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f}), merged into it",
+        ledger.record(s, EventOp.MERGE,
+                      f"consolidation: near-duplicate of #{keep.id} (cosine {sim:.3f}), merged into it",
                       operation_id=operation_id, memory_id=dup.id, source="job", before=before_dup,
                       after=ledger.snapshot(dup), merged_into=keep.id)
         ledger.record(s, EventOp.MERGE, f"consolidation: absorbed near-duplicate #{dup.id}", operation_id=operation_id,

@@ -21,7 +21,8 @@ SECTIONS = ("identity", "people", "work", "places", "preferences", "routines", "
 def profile_lines(db: Database) -> list[dict[str, Any]]:
     """Active profile lines with their section and cited memory ids, in section order then age."""
     with db.read_session() as s:
-        rows = list(s.scalars(select(Memory).where(Memory.kind == MemoryKind.PROFILE, Memory.status == MemoryStatus.ACTIVE)
+        rows = list(s.scalars(select(Memory).where(Memory.kind == MemoryKind.PROFILE,
+                                                   Memory.status == MemoryStatus.ACTIVE)
                               .order_by(Memory.id)))
         links = s.execute(select(MemoryLink.src_id, MemoryLink.dst_id).where(
             MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.src_id.in_([m.id for m in rows]))).all()

@@ -87,10 +87,12 @@ class ReflectionJob:
             cited = {m.id: m for m in s.scalars(select(Memory).where(
                 Memory.id.in_({i for line in lines for i in line["sources"]})))}
             for line in lines:
-                active = [cited[i].text for i in line["sources"] if i in cited and cited[i].status == MemoryStatus.ACTIVE]
+                active = [cited[i].text for i in line["sources"]
+                          if i in cited and cited[i].status == MemoryStatus.ACTIVE]
                 if supported(line["text"], active, ctx.settings.profile_min_overlap):
                     continue
-                gone = [f"#{i} {cited[i].status}" for i in line["sources"] if i in cited and cited[i].status != MemoryStatus.ACTIVE]
+                gone = [f"#{i} {cited[i].status}" for i in line["sources"]
+                        if i in cited and cited[i].status != MemoryStatus.ACTIVE]
                 reason = "reflection: its sources no longer support it" + (f" ({', '.join(gone)})" if gone else "")
                 result.count("profile_removed")
                 result.change(f"{'would remove' if ctx.dry_run else 'removed'} profile line #{line['id']} "
@@ -215,7 +217,8 @@ class ReflectionJob:
 
     def _add_thoughts(self, ctx: JobContext, thoughts: list[dict[str, Any]], result: JobResult) -> None:
         with ctx.db.session() as s:
-            known = set(s.scalars(select(Memory.text_hash).where(Memory.kind == MemoryKind.THOUGHT, Memory.status == MemoryStatus.ACTIVE)))
+            known = set(s.scalars(select(Memory.text_hash).where(Memory.kind == MemoryKind.THOUGHT,
+                                                                 Memory.status == MemoryStatus.ACTIVE)))
         for thought in thoughts:
             if text_hash(thought["text"]) in known:
                 continue

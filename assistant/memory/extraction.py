@@ -93,9 +93,12 @@ def extraction_schema(max_facts: int) -> dict[str, Any]:
 
 
 SYSTEM_PROMPT = """You extract facts about the user from one conversation turn.
-Write each fact as one short sentence that is true on its own: name the subject ("The user", "The user's sister Ana"), never "I", "he" or "she".
+Write each fact as one short sentence that is true on its own: \
+name the subject ("The user", "The user's sister Ana"), never "I", "he" or "she".
 Only use what the User says; ignore what the Assistant says.
-subject: who the fact is about. slot_key: for an attribute that has one value at a time (where someone lives, works, their job, age, partner), a key like user.home_city, user.employer, sister.job; otherwise "".
+subject: who the fact is about. slot_key: for an attribute that has one value at a time \
+(where someone lives, works, their job, age, partner), a key like user.home_city, user.employer, sister.job; \
+otherwise "".
 when: the time words exactly as the user said them ("last March", "yesterday"), or "" if none.
 Small talk, questions and greetings contain no facts: answer {"facts": []}."""
 

@@ -38,5 +38,6 @@ def episodes_for_facts(s: Session, fact_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = s.execute(select(MemoryLink.src_id, MemoryLink.dst_id).join(Memory, Memory.id == MemoryLink.dst_id)
-                     .where(MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.src_id.in_(ids), Memory.kind == MemoryKind.EPISODE))
+                     .where(MemoryLink.kind == LinkKind.DERIVED_FROM, MemoryLink.src_id.in_(ids),
+                            Memory.kind == MemoryKind.EPISODE))
     return {fact_id: episode_id for fact_id, episode_id in rows}

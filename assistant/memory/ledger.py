@@ -110,7 +110,8 @@ def active_superseders(s: Session, memory_id: int, excluding: AbstractSet[int] =
     """Active memories that still supersede this one (other than those being removed)."""
     rows = s.execute(
         select(MemoryLink.src_id).join(Memory, Memory.id == MemoryLink.src_id)
-        .where(MemoryLink.kind == LinkKind.SUPERSEDES, MemoryLink.dst_id == memory_id, Memory.status == MemoryStatus.ACTIVE)
+        .where(MemoryLink.kind == LinkKind.SUPERSEDES, MemoryLink.dst_id == memory_id,
+               Memory.status == MemoryStatus.ACTIVE)
     )
     return [r[0] for r in rows if r[0] not in excluding]
 
@@ -182,7 +183,8 @@ class Ledger:
         """
         with self.db.session() as s:
             added = set(s.scalars(select(MemoryEvent.memory_id).where(
-                MemoryEvent.session_id == session_id, MemoryEvent.op == EventOp.ADD, MemoryEvent.memory_id.is_not(None))))
+                MemoryEvent.session_id == session_id, MemoryEvent.op == EventOp.ADD,
+                MemoryEvent.memory_id.is_not(None))))
             rows = list(s.scalars(select(Memory).where(
                 or_(Memory.session_id == session_id, Memory.id.in_(added)), Memory.status != MemoryStatus.DELETED)))
             if not rows:
@@ -207,7 +209,8 @@ class Ledger:
                     continue
                 before = snapshot(old)
                 old.status, old.valid_to, old.expired_at, old.updated_at = MemoryStatus.ACTIVE, None, None, utcnow()
-                record(s, EventOp.RESTORE, f"restored: what superseded it came from session {session_id}, now forgotten",
+                record(s, EventOp.RESTORE,
+                       f"restored: what superseded it came from session {session_id}, now forgotten",
                        operation_id=op_id, memory_id=old.id, session_id=session_id, before=before,
                        after=snapshot(old))
                 restored.append(old.id)

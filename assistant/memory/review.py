@@ -128,7 +128,8 @@ class MemoryReview:
                                         link.created_at))
             return out
 
-    def resolve_conflict(self, link_id: int, keep_id: int, reason: str = "conflict resolved by the user") -> MemoryRecord:
+    def resolve_conflict(self, link_id: int, keep_id: int,
+                         reason: str = "conflict resolved by the user") -> MemoryRecord:
         """Keep one side; the other is superseded (invalidated, never overwritten) and linked to the winner."""
         with self.db.session() as s:
             link = s.get(MemoryLink, link_id)

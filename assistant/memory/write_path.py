@@ -9,9 +9,9 @@ Order, for each item of a batch (items are decided in order, so a later item see
 3. Near duplicate (embedding cosine >= settings.near_duplicate_threshold, same kind, same numbers and negations,
    no slot disagreement): treated like an exact duplicate.
 4. Plugin checks (the `check_memory` callable the write path is given, with the nearest active memories as
-   context["similar"]); the combined verdict is applied: quarantine -> stored as `quarantined` (out of default recall, never supersedes);
-   reject -> not stored, the ledger keeps the reason; supersede -> those ids are superseded; merge -> stored as
-   `archived` with a `merged_into` link, the target reinforced.
+   context["similar"]); the combined verdict is applied: quarantine -> stored as `quarantined` (out of default
+   recall, never supersedes); reject -> not stored, the ledger keeps the reason; supersede -> those ids are
+   superseded; merge -> stored as `archived` with a `merged_into` link, the target reinforced.
 Episodes (verbatim chat turns) skip 1-3 and are never rejected: a plugin's reject becomes a quarantine, because
 nothing the user said may be lost.
 """
@@ -200,11 +200,13 @@ class WritePath:
         verdict = self._plugin_verdict(row, b.vector, hits, batch.known)
         decision, verdict_reason = verdict.decision, verdict.reason or verdict.decision
         if decision == Decision.REJECT and is_episode:
-            decision, verdict_reason = Decision.QUARANTINE, f"{verdict_reason} (episodes are kept, so quarantined instead)"
+            decision, verdict_reason = (Decision.QUARANTINE,
+                                        f"{verdict_reason} (episodes are kept, so quarantined instead)")
         if decision == Decision.REJECT:
             batch.after_flush.append(lambda: ledger.record(
-                s, EventOp.REJECT, verdict_reason, operation_id=batch.op_id, source=row.source, session_id=row.session_id,
-                plugin=verdict.plugin, text_hash=row.text_hash, preview=row.text[:200], kind=row.kind))
+                s, EventOp.REJECT, verdict_reason, operation_id=batch.op_id, source=row.source,
+                session_id=row.session_id, plugin=verdict.plugin, text_hash=row.text_hash, preview=row.text[:200],
+                kind=row.kind))
             return WriteOutcome(WriteAction.REJECTED, verdict_reason), None, []
 
         merge_target = None
@@ -223,7 +225,8 @@ class WritePath:
         current = batch.by_hash.get((row.text_hash, row.kind))
         if not is_episode and (current is None or current.status not in LIVE):
             batch.by_hash[(row.text_hash, row.kind)] = row
-        add_reason = batch.reason if decision in (Decision.ACCEPT, Decision.SUPERSEDE) else f"{batch.reason}; {decision}: {verdict_reason}"
+        add_reason = (batch.reason if decision in (Decision.ACCEPT, Decision.SUPERSEDE)
+                      else f"{batch.reason}; {decision}: {verdict_reason}")
         added_as = ledger.snapshot(row)
 
         def added() -> None:
@@ -246,7 +249,8 @@ class WritePath:
             batch.touched.append(merge_target)
 
             def merged() -> None:
-                s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind=LinkKind.MERGED_INTO, score=verdict.confidence))
+                s.add(MemoryLink(src_id=row.id, dst_id=merge_target.id, kind=LinkKind.MERGED_INTO,
+                                 score=verdict.confidence))
                 ledger.record(s, EventOp.MERGE, f"merged memory {row.id} into it: {verdict_reason}",
                               operation_id=batch.op_id, memory_id=merge_target.id, source=verdict.plugin or "plugin",
                               session_id=row.session_id, before=before, after=after, merged=row.id)
@@ -265,7 +269,8 @@ class WritePath:
                 else:
                     self._supersede(s, row, old, f"new value for slot {row.slot_key}", batch)
                     superseded.append(old)
-            batch.by_slot[row.slot_key] = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == MemoryStatus.ACTIVE]
+            batch.by_slot[row.slot_key] = [m for m in batch.by_slot.get(row.slot_key, [])
+                                           if m.status == MemoryStatus.ACTIVE]
             if row.status == MemoryStatus.ACTIVE:
                 batch.by_slot[row.slot_key].append(row)
         for old_id in verdict.supersede_ids:

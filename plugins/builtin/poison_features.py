@@ -22,7 +22,8 @@ RULES: tuple[tuple[str, re.Pattern[str], bool], ...] = (
     ("claims to come from the system or developer", re.compile(
         r"(^|\n)\s*[\[<(#]*\s*(system|developer|admin(istrator)?|assistant|openai|anthropic)\s*(message|prompt|note|"
         r"override)?\s*[\]>):]|<\|?(im_start|system)\|?>|\b(message|note|instruction|update)s? from (the )?"
-        r"(system|developer|admin|openai|anthropic|your creators?)\b|\bas (the|your) (system|developer|administrator)\b",
+        r"(system|developer|admin|openai|anthropic|your creators?)\b|"
+        r"\bas (the|your) (system|developer|administrator)\b",
         _I), True),
     ("plants a trigger phrase", re.compile(
         r"\b(whenever|every time|each time|if ever)\b[^.\n]{0,60}\b(say|says|said|mention|mentions|ask|asks|see|"

@@ -92,8 +92,8 @@ class PoisoningGuard:
                 reasons.append(f"classifier score {score:.2f} >= {threshold:.2f} for trust {trust:.2f}"
                                + (f" ({', '.join(weak)})" if weak else ""))
             if reasons:
-                out.append(Verdict(Decision.QUARANTINE, "; ".join(reasons), confidence=max(float(score), 0.9 if strong else 0),
-                                   score=float(score)))
+                out.append(Verdict(Decision.QUARANTINE, "; ".join(reasons),
+                                   confidence=max(float(score), 0.9 if strong else 0), score=float(score)))
             else:
                 out.append(Verdict(Decision.ACCEPT, "", confidence=1.0 - float(score), score=float(score)))
         return out

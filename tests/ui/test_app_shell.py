@@ -148,7 +148,8 @@ def test_single_instance_second_launch_raises_quick_recall(window, ctx, home, qt
     server.message_received.connect(
         lambda m: window.show_quick_recall() if m == "quick-recall" else window.bring_to_front())
     # DISPLAY only gets past the "no display" check; Qt itself draws offscreen.
-    env = dict(os.environ, SECONDME_HOME=str(home), QT_QPA_PLATFORM="offscreen", DISPLAY=os.environ.get("DISPLAY", ":0"))
+    env = dict(os.environ, SECONDME_HOME=str(home), QT_QPA_PLATFORM="offscreen",
+               DISPLAY=os.environ.get("DISPLAY", ":0"))
     child = subprocess.Popen([sys.executable, "-c", "from assistant.cli import main; main()", "--quick-recall"],
                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     with qtbot.waitSignal(server.message_received, timeout=60_000) as got:

@@ -143,7 +143,7 @@ def test_resolve_a_conflict_keeps_one_and_supersedes_the_other(window, ctx, app,
     assert app.memory.get(old.id).valid_to is not None
     assert app.memory.get(new.id).status == "active"
     assert tab.list.count() == 1
-    kinds = {(l.kind, l.outgoing, l.other.id) for l in ctx.review.links(new.id)}
+    kinds = {(link.kind, link.outgoing, link.other.id) for link in ctx.review.links(new.id)}
     assert ("supersedes", True, old.id) in kinds and ("contradicts", True, old.id) in kinds
     browser.detail.show_memory(old.id)
     assert "was replaced by" in browser.detail.links.text()

@@ -81,7 +81,8 @@ def _chatgpt_items(context, data: list[dict[str, Any]]) -> list[NewMemory]:
     return items
 
 
-def _episode(context, title: str, conv: dict[str, Any], user: str, assistant: str, when: float | None) -> list[NewMemory]:
+def _episode(context, title: str, conv: dict[str, Any], user: str, assistant: str,
+             when: float | None) -> list[NewMemory]:
     body = f"User: {user}\nAssistant: {assistant}" if user else f"Assistant: {assistant}"
     at = datetime.fromtimestamp(when, tz=UTC) if isinstance(when, (int, float)) else None
     prov = {"importer": "chatgpt", "conversation": conv.get("id") or conv.get("conversation_id"), "title": title}
@@ -113,11 +114,14 @@ def _secondme_items(context, data: dict[str, Any]) -> list[NewMemory]:
         prov = dict(m.get("provenance") or {}, importer="secondme-json", original_id=m.get("id"),
                     original_source=m.get("source"))
         at = _parse_time(m.get("valid_from"))
-        items.append(NewMemory(m["text"], kind=m.get("kind") if m.get("kind") in MemoryKind.values() else MemoryKind.FACT,
+        items.append(NewMemory(m["text"],
+                               kind=m.get("kind") if m.get("kind") in MemoryKind.values() else MemoryKind.FACT,
                                source=Source.DOCUMENT, at=at, provenance=prov,
-                               importance=float(m.get("importance", 0.5)) if 0 <= float(m.get("importance", 0.5)) <= 1 else 0.5))
+                               importance=(float(m.get("importance", 0.5))
+                                           if 0 <= float(m.get("importance", 0.5)) <= 1 else 0.5)))
     for session in data.get("sessions") or []:
-        messages = [x for x in (session.get("messages") or []) if isinstance(x, dict) and isinstance(x.get("text"), str)]
+        messages = [x for x in (session.get("messages") or [])
+                    if isinstance(x, dict) and isinstance(x.get("text"), str)]
         user = None
         for msg in messages:
             if msg.get("role") == "user":

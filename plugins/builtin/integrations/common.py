@@ -36,7 +36,8 @@ def read_json_file(path: Path, what: str) -> Any:
         raise UserError(f"{path} is a folder; give the {what} file itself.")
     size = path.stat().st_size
     if size > MAX_IMPORT_FILE_BYTES:
-        raise UserError(f"{path} is {size:,} bytes, over the {MAX_IMPORT_FILE_BYTES:,}-byte import limit; split it first.")
+        raise UserError(f"{path} is {size:,} bytes, over the {MAX_IMPORT_FILE_BYTES:,}-byte import limit; "
+                        "split it first.")
     raw = path.read_bytes()
     if b"\x00" in raw[:8192]:
         raise UserError(f"{path} is a binary file, not {what} JSON.")
