@@ -145,7 +145,7 @@ class App:
         """Every plugin, loaded and started on first use."""
         with self._plugins_lock:
             if self._plugins is None:
-                host = PluginHost(disabled=self.settings.disabled_plugins)
+                host = PluginHost(disabled=self.settings.disabled_plugins, timeout_s=self.settings.plugin_timeout_s)
                 host.load_all(self.settings.plugins_dir)
                 self._plugins = host
             if not self._plugins.started:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -188,9 +189,12 @@ def _validate(con, path: Path) -> dict:
         raise UserError(f"{path} is not a SQLite database; give a file made by `secondme backup`.") from None
     if not {"memories", "alembic_version", "memory_events"} <= tables:
         raise UserError(f"{path} is a SQLite database but not a secondme backup (no memories table).")
-    check = con.execute("PRAGMA integrity_check").fetchall()
-    if [r[0] for r in check] != ["ok"]:
-        raise UserError(f"{path} is damaged (integrity check: {check[0][0]}); use another backup.")
+    try:
+        check = [str(r[0]) for r in con.execute("PRAGMA integrity_check").fetchall()]
+    except (sqlite3.DatabaseError, driver(True).DatabaseError) as exc:  # SQLCipher stops at a page whose HMAC fails
+        check = [str(exc)]
+    if check != ["ok"]:
+        raise UserError(f"{path} is damaged (integrity check: {check[0]}); nothing was changed, use another backup.")
     revision = con.execute("SELECT version_num FROM alembic_version").fetchone()
     from alembic.config import Config
 

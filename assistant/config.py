@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     # Plugins
     disabled_plugins: list[str] = Field(default_factory=list,
                                         description="Plugin names not to load, e.g. [\"conflict-checker\"].")
+    plugin_timeout_s: float = Field(
+        2.0, gt=0, le=60, description="A plugin hook that takes longer is disabled for the session (writes go on).")
 
     # Desktop app
     quick_recall_hotkey: str = Field(

@@ -219,7 +219,12 @@ def _os_keyring(required: bool):
     import keyring
     from keyring.backends import fail
 
-    backend = keyring.get_keyring()
+    try:
+        backend = keyring.get_keyring()
+    except Exception as exc:  # keyring loads PYTHON_KEYRING_BACKEND by name and fails on a bad one
+        chosen = os.environ.get("PYTHON_KEYRING_BACKEND", "")
+        raise UserError(f"The keyring backend PYTHON_KEYRING_BACKEND={chosen!r} cannot be loaded "
+                        f"({type(exc).__name__}: {exc}); unset it, or name an installed backend.") from None
     if isinstance(backend, fail.Keyring):
         if required:
             raise UserError("secrets_backend is 'keyring' but no OS keyring backend is available; "

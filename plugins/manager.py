@@ -1,4 +1,5 @@
-"""Loads plugins and calls their hooks. A plugin that raises is disabled for the session, never fatal.
+"""Loads plugins and calls their hooks. A plugin that raises, answers with something that is not what the hook
+promises, or takes longer than the time limit, is disabled for the session; the others, and the write path, go on.
 
 Load order: the built-ins, then third-party packages from the `secondme.plugins` entry-point group, then loose
 `*.py` files in the data folder's `plugins/` directory. Every plugin, built-in or not, is registered the same way.
@@ -12,6 +13,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -50,8 +53,15 @@ def allowed_names() -> set[str] | None:
     return {n.strip() for n in raw.split(",") if n.strip()}
 
 
+DEFAULT_TIMEOUT_S = 2.0
+
+
+class PluginTimeout(Exception):
+    """A hook ran past the host's time limit."""
+
+
 class PluginHost:
-    def __init__(self, disabled: Iterable[str] = ()) -> None:
+    def __init__(self, disabled: Iterable[str] = (), timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT)
         self._pm.add_hookspecs(hookspecs)
         self.failed: dict[str, str] = {}
@@ -59,6 +69,10 @@ class PluginHost:
         self.info: dict[str, PluginInfo] = {}
         self._tools: dict[str, Tool] | None = None
         self.context: PluginContext | None = None  # given at startup
+        # Hooks run on worker threads so a slow plugin can be given up on after timeout_s. Python cannot stop a
+        # thread: a plugin that hangs keeps its thread, but it is disabled and nothing waits for it again.
+        self.timeout_s = timeout_s
+        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="secondme-plugin")
         self.started = False
         self._integrations: dict[tuple[str, str], Integration] | None = None
 
@@ -143,15 +157,26 @@ class PluginHost:
             self.register(module, name=name, version=str(getattr(module, "__version__", "")), source=str(real))
 
     # -- calling hooks ---------------------------------------------------------------------------
-    def call(self, hook: str, **kwargs: Any) -> list[Any]:
-        """Call one hook on every plugin, each guarded: a plugin that raises is disabled, the rest still run."""
+    def call(self, hook: str, expect: type | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call one hook on every plugin, in registration order, each guarded: a plugin that raises, runs past
+        the time limit, or (with `expect`) returns something other than None or an `expect`, is disabled; the
+        rest still run."""
         results = []
-        for impl in reversed(getattr(self._pm.hook, hook).get_hookimpls()):  # registration order
+        for impl in reversed(getattr(self._pm.hook, hook).get_hookimpls()):
             name = self._pm.get_name(impl.plugin)
+            future = self._workers.submit(impl.function, **{arg: kwargs[arg] for arg in impl.argnames})
             try:
-                result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+                result = future.result(timeout=self.timeout_s)
+            except FutureTimeout:
+                self._disable(name, impl.plugin, PluginTimeout(
+                    f"{hook} took longer than {self.timeout_s:g} s (plugin_timeout_s)"))
+                continue
             except Exception as exc:
                 self._disable(name, impl.plugin, exc)
+                continue
+            if expect is not None and result is not None and not isinstance(result, expect):
+                self._disable(name, impl.plugin, TypeError(
+                    f"{hook} returned {type(result).__name__}, not a plugins.api.{expect.__name__} or None"))
                 continue
             results.append((name, result))
         return results
@@ -159,7 +184,8 @@ class PluginHost:
     def check_memory(self, candidate: Candidate, context: dict[str, Any] | None = None) -> Verdict:
         """Every plugin's verdict on the candidate, combined deterministically (see plugins.api)."""
         verdicts = [v if v.plugin else replace(v, plugin=name)
-                    for name, v in self.call("check_memory", candidate=candidate, context=context or {})
+                    for name, v in self.call("check_memory", expect=Verdict, candidate=candidate,
+                                             context=context or {})
                     if v is not None]
         return combine_verdicts(verdicts)
 
@@ -213,6 +239,7 @@ class PluginHost:
         if self.started:
             self.started = False
             self.call("shutdown", context=self.context)
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     def register_commands(self, cli: Any) -> None:
         self.call("register_commands", cli=cli)

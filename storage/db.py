@@ -234,6 +234,11 @@ class Database:
         finally:
             con.close()
 
+    def quick_check(self) -> str:
+        """'ok', or what SQLite's quick check (no index cross-checks, seconds even for a big store) found."""
+        with self.engine.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA quick_check").scalar())
+
     def _outside_transaction(self, sql: str) -> list[tuple[Any, ...]]:
         """Run a statement on a pooled connection without the BEGIN IMMEDIATE every session starts with
         (a checkpoint cannot run inside a transaction)."""

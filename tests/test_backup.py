@@ -137,3 +137,18 @@ def test_wipe_deletes_rows_indexes_backups_and_keys(home, tmp_path):
     # The app starts fresh afterwards, with a new key and nothing remembered.
     assert json.loads(run_cli("recall", "bank PIN", "--json").stdout) == []
     assert json.loads(run_cli("memories", "list", "--json").stdout) == []
+
+
+def test_a_backup_with_one_damaged_page_is_refused_in_one_line_and_nothing_changes(app, tmp_path):
+    from assistant.backup import backup
+
+    _populate(app)
+    before = _state(app)
+    path = backup(app, tmp_path / "snap.db").path
+    with open(path, "r+b") as fh:  # one page in the middle: SQLCipher's HMAC for it no longer matches
+        fh.seek(4096 * 2 + 100)
+        fh.write(b"\x00damaged" * 8)
+    out = run_cli("restore", str(path), "--force")
+    err = out.stderr.decode()
+    assert out.returncode == 2 and "is damaged" in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert _state(app) == before

@@ -145,3 +145,10 @@ def test_real_keyring_holds_the_data_key_and_wipe_removes_it(home, tmp_path):
     after = json.loads((out_dir / "after.json").read_text())
     assert after["names"] == [] and after["key"] is None
     assert not (home / "secondme.db").exists()
+
+
+@pytest.mark.parametrize("value", ["", "nonsense.Backend", "keyring.backends.fail"])
+def test_a_bad_keyring_backend_in_the_environment_is_one_line_not_a_traceback(home, value):
+    out = run_cli("memories", "list", env={"PYTHON_KEYRING_BACKEND": value})
+    err = out.stderr.decode()
+    assert out.returncode == 2 and "PYTHON_KEYRING_BACKEND" in err and err.count("\n") == 1, err

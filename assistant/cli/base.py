@@ -59,7 +59,7 @@ def load_plugin_commands() -> None:
         settings = load_settings()
     except UserError:
         return
-    _plugin_host = PluginHost(disabled=settings.disabled_plugins)
+    _plugin_host = PluginHost(disabled=settings.disabled_plugins, timeout_s=settings.plugin_timeout_s)
     _plugin_host.load_all(settings.plugins_dir)
     _plugin_host.register_commands(app)
 

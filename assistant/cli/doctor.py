@@ -32,8 +32,7 @@ def _database(settings) -> Check:
 
     db = get_app().db
     current, head = db.schema_revision(), db.head_revision()
-    with db.engine.connect() as conn:
-        integrity = conn.exec_driver_sql("PRAGMA quick_check").scalar()
+    integrity = db.quick_check()
     if integrity != "ok":
         return Check("database", "FAIL", f"integrity check: {integrity}",
                      "restore a backup with `secondme restore PATH`")
@@ -108,13 +107,25 @@ def _encryption(settings) -> Check:
                  "database encrypted with SQLCipher (AES-256), key in " + get_app().secrets.backend_name)
 
 
+def _plugins(settings) -> Check:
+    from assistant.cli.base import get_app
+
+    infos = get_app().plugins.list()
+    failed = [i for i in infos if i.status == "failed"]
+    if failed:
+        return Check("plugins", "WARN", "; ".join(f"{i.name} turned off: {i.error}" for i in failed),
+                     "fix or remove the plugin, or add it to disabled_plugins; `secondme plugins` lists them")
+    return Check("plugins", "OK", f"{len(infos)} loaded: " + ", ".join(i.name for i in infos))
+
+
 def _display(settings) -> Check:
     if has_display() or os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         return Check("display", "OK", os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY") or "native")
     return Check("display", "WARN", "no display: the desktop window cannot open", "use `secondme chat` in a terminal")
 
 
-CHECKS: list[Callable] = [_data_dir, _database, _indexes, _embedder, _chat_model, _keyring, _encryption, _display]
+CHECKS: list[Callable] = [_data_dir, _database, _indexes, _embedder, _chat_model, _keyring, _encryption, _plugins,
+                          _display]
 
 
 def run_checks() -> list[Check]:
