@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         memory_of = {n: o.memory_id for (n, _), o in zip(facts, outcomes)}
         actions = {}
         for o in outcomes:
-            actions[o.action] = actions.get(o.action, 0) + 1
+            actions[str(o.action)] = actions.get(str(o.action), 0) + 1
 
         top1 = superseded_ok = both = with_older = 0
         latencies = []
