@@ -115,7 +115,7 @@ class App:
             extraction_queue=ExtractionQueue(self.db, write_path.write, s),
             settings=s,
         )
-        self.review = MemoryReview(self.db, self.memory)
+        self.review = MemoryReview(self.db, self.memory, s.max_text_bytes)
         self.chat = ChatService(ChatStore(self.db), self.memory, self._load_llm, self._on_turn, s)
         self.jobs = JobService(self.db, self.memory, self.vector_index, self.embedder, s, load_model=self._load_llm)
         # Replay vector writes a crash left in the outbox (one cheap query when there are none).

@@ -88,6 +88,7 @@ class EventOp(Vocabulary):
     EXTRACT = "extract"
     EXTRACT_FAILED = "extract_failed"
     UNDO = "undo"
+    RESOLVE = "resolve"  # a contradiction settled by the user: the link's kind and ends before and after
 
 
 class ExtractionStatus(Vocabulary):

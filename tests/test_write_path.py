@@ -36,8 +36,8 @@ def test_exact_duplicate_is_not_stored_twice_and_reinforces_the_original(app):
 
 
 def test_near_duplicate_is_caught_by_embedding_similarity(app):
-    first = app.memory.remember("My sister Ana works as a nurse at the city hospital.")
-    outcome = app.memory.write([NewMemory("My sister Ana works as a nurse at the city hospital!!")])[0]
+    first = app.memory.remember("The blue bike in the shed needs new brakes before the trip.")
+    outcome = app.memory.write([NewMemory("The blue bike in the shed needs new brakes before the trip!!")])[0]
     assert outcome.action == "duplicate" and outcome.memory_id == first.id
     assert "near duplicate (cosine" in app.memory.events(first.id)[-1]["reason"]
     different = app.memory.write([NewMemory("My brother Tom plays chess every Sunday.")])[0]
@@ -46,8 +46,9 @@ def test_near_duplicate_is_caught_by_embedding_similarity(app):
 
 def test_near_duplicate_threshold_is_a_setting(app):
     app.settings.near_duplicate_threshold = 1.0
-    app.memory.remember("My sister Ana works as a nurse at the city hospital.")
-    assert app.memory.write([NewMemory("My sister Ana works as a nurse at the city hospital!!")])[0].action == "stored"
+    app.memory.remember("The blue bike in the shed needs new brakes before the trip.")
+    assert app.memory.write([NewMemory("The blue bike in the shed needs new brakes before the trip!!")])[0].action \
+        == "stored"
 
 
 def test_a_different_number_or_a_negation_is_never_a_duplicate(app):

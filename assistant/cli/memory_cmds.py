@@ -75,6 +75,9 @@ def remember(
     elif outcome.action == "stored":
         replaced = f"; it replaces #{', #'.join(map(str, outcome.superseded))}" if outcome.superseded else ""
         typer.echo(f"Remembered #{record.id}{replaced}.")
+        if outcome.contradicts:
+            typer.echo(f"It contradicts #{', #'.join(map(str, outcome.contradicts))}; settle it with: "
+                       "secondme memories conflicts")
     else:
         typer.echo(f"{outcome.action.capitalize()}: #{record.id} ({outcome.reason}); "
                    f"see: secondme memories history {record.id}")
@@ -182,3 +185,40 @@ def reindex(check: bool = typer.Option(False, "--check", help="Only compare, rep
         return
     n = mm.reindex()
     typer.echo(f"Reindexed {n} memories.")
+
+
+@memories.command("conflicts")
+def list_conflicts(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Pairs of active memories that contradict each other, waiting for you to settle them."""
+    conflicts = get_app().review.conflicts()
+    if as_json:
+        print_json([{"conflict": c.link_id, "first": c.first.to_json(), "second": c.second.to_json(),
+                     "found_at": c.created_at.isoformat()} for c in conflicts])
+        return
+    for c in conflicts:
+        typer.echo(f"conflict {c.link_id}:\n  #{c.first.id}  {c.first.recorded_at:%Y-%m-%d}  {_short(c.first.text)}\n"
+                   f"  #{c.second.id}  {c.second.recorded_at:%Y-%m-%d}  {_short(c.second.text)}")
+    if not conflicts:
+        typer.echo("No open conflicts.")
+    else:
+        typer.echo("Settle one with: secondme memories resolve CONFLICT --keep ID [--text 'corrected'] | --both")
+
+
+@memories.command("resolve")
+def resolve_conflict(
+    conflict: int = typer.Argument(..., min=1, help="The conflict's number, from `secondme memories conflicts`."),
+    keep: int | None = typer.Option(None, "--keep", min=1, help="The memory that is right; the other is retired."),
+    text: str | None = typer.Option(None, "--text", help="With --keep: the kept memory, corrected."),
+    both: bool = typer.Option(False, "--both", help="Both are true (e.g. at different times): keep both."),
+) -> None:
+    """Settle a contradiction: keep one side (optionally corrected), or both. `secondme undo` reverses it."""
+    review = get_app().review
+    if both == (keep is not None) or (text is not None and keep is None):
+        raise UserError("Give either --keep ID (with --text to correct it) or --both.")
+    if both:
+        review.dismiss_conflict(conflict)
+        typer.echo(f"Conflict {conflict}: both memories kept.")
+        return
+    assert keep is not None
+    kept = review.resolve_conflict(conflict, keep, text=text)
+    typer.echo(f"Conflict {conflict}: kept #{kept.id}; the other memory is retired (superseded).")

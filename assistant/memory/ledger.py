@@ -116,6 +116,14 @@ def active_superseders(s: Session, memory_id: int, excluding: AbstractSet[int] =
     return [r[0] for r in rows if r[0] not in excluding]
 
 
+def _restore_link(s: Session, payload: dict[str, Any]) -> None:
+    """Put a link back as a `resolve` event found it (kind and ends)."""
+    link = s.get(MemoryLink, payload.get("link_id"))
+    before = payload.get("link_before") or {}
+    if link is not None and before:
+        link.kind, link.src_id, link.dst_id = before["kind"], before["src_id"], before["dst_id"]
+
+
 class Ledger:
     """Reads the ledger and replays it backwards: undo, forget a session, history of a memory."""
 
@@ -152,6 +160,12 @@ class Ledger:
             undo_id = new_operation_id()
             reversed_ops = []
             for e in events:
+                if e.op == EventOp.RESOLVE:
+                    _restore_link(s, e.payload)
+                    record(s, EventOp.UNDO, f"undo of {e.op}: {e.reason}", operation_id=undo_id,
+                           memory_id=e.memory_id, session_id=e.session_id, undoes=op_id, event=e.id)
+                    reversed_ops.append({"event": e.id, "op": e.op, "memory_id": e.memory_id, "change": "reversed"})
+                    continue
                 if e.op in _INFORMATIONAL or e.memory_id is None:
                     reversed_ops.append({"event": e.id, "op": e.op, "memory_id": e.memory_id, "change": "none"})
                     continue

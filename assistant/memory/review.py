@@ -11,11 +11,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
+from assistant.memory import ledger
+from assistant.memory.text_rules import clean_text, text_hash
 from storage.enums import EventOp, LinkKind, MemoryStatus
-from storage.errors import UserError
+from storage.errors import NotFound, UserError
+from storage.keyword_index import KeywordIndex
 from storage.memory_store import get_row
-from storage.models import LINK_KINDS, JobRun, MemoryEvent, MemoryLink
+from storage.models import LINK_KINDS, JobRun, MemoryEvent, MemoryLink, VectorOutbox
 from storage.records import MemoryRecord
 from storage.timeutil import utcnow
 
@@ -60,9 +64,10 @@ _OPEN_STATUSES = (MemoryStatus.ACTIVE, MemoryStatus.QUARANTINED)
 
 
 class MemoryReview:
-    def __init__(self, db: Database, memory: MemoryManager):
+    def __init__(self, db: Database, memory: MemoryManager, max_text_bytes: int):
         self.db = db
         self.memory = memory
+        self.max_text_bytes = max_text_bytes
 
     # -- links and history -----------------------------------------------------------------------
     def links(self, memory_id: int) -> list[LinkInfo]:
@@ -128,31 +133,55 @@ class MemoryReview:
                                         link.created_at))
             return out
 
-    def resolve_conflict(self, link_id: int, keep_id: int,
-                         reason: str = "conflict resolved by the user") -> MemoryRecord:
-        """Keep one side; the other is superseded (invalidated, never overwritten) and linked to the winner."""
+    def resolve_conflict(self, link_id: int, keep_id: int, reason: str = "conflict resolved by the user",
+                         text: str | None = None) -> MemoryRecord:
+        """Keep one side (its text corrected to `text` when given); the other is superseded (invalidated, never
+        overwritten) and the link becomes `supersedes` from the kept one. One ledger operation: `undo` reverses
+        it whole. Returns the memory kept."""
+        cleaned = clean_text(text, self.max_text_bytes) if text is not None else None
+        op_id = ledger.new_operation_id()
         with self.db.session() as s:
-            link = s.get(MemoryLink, link_id)
-            if link is None or link.kind != LinkKind.CONTRADICTS:
-                raise UserError(f"No open conflict with id {link_id}; refresh the Conflicts tab.")
+            link = self._open_conflict(s, link_id)
             if keep_id not in (link.src_id, link.dst_id):
                 raise UserError(f"Memory {keep_id} is not part of conflict {link_id}; keep one of its two memories.")
-            drop_id = link.dst_id if keep_id == link.src_id else link.src_id
-        now = utcnow()
-        dropped = self.memory.change(drop_id, EventOp.SUPERSEDE, reason, status=MemoryStatus.SUPERSEDED,
-                                     valid_to=now, expired_at=now, expect=_OPEN_STATUSES)
-        self.link(keep_id, drop_id, LinkKind.SUPERSEDES, reason=reason)
-        return dropped
+            kept, dropped = get_row(s, keep_id), get_row(s, link.dst_id if keep_id == link.src_id else link.src_id)
+            now = utcnow()
+            if cleaned is not None and cleaned != kept.text:
+                before = ledger.snapshot(kept)
+                kept.text, kept.text_hash, kept.updated_at = cleaned, text_hash(cleaned), now
+                KeywordIndex.add(s, kept.id, kept.text)
+                s.merge(VectorOutbox(memory_id=kept.id, op="upsert"))
+                ledger.record(s, EventOp.UPDATE, f"{reason}: corrected", operation_id=op_id, memory_id=kept.id,
+                              before=before, after=ledger.snapshot(kept))
+            before = ledger.snapshot(dropped)
+            dropped.status, dropped.valid_to, dropped.expired_at, dropped.updated_at = (
+                MemoryStatus.SUPERSEDED, now, now, now)
+            ledger.record(s, EventOp.SUPERSEDE, f"{reason}: memory {kept.id} kept", operation_id=op_id,
+                          memory_id=dropped.id, before=before, after=ledger.snapshot(dropped), superseded_by=kept.id)
+            self._relink(s, link, LinkKind.SUPERSEDES, kept.id, dropped.id, reason, op_id)
+            record = MemoryRecord.from_row(kept)
+        self.memory.sync_vector_index()
+        return record
 
     def dismiss_conflict(self, link_id: int, reason: str = "both are true; not a contradiction") -> None:
-        """Both memories stand (e.g. true at different times): the link becomes `related`, recorded in the ledger."""
+        """Both memories stand (e.g. true at different times): the link becomes `related`. Undoable."""
         with self.db.session() as s:
-            link = s.get(MemoryLink, link_id)
-            if link is None or link.kind != LinkKind.CONTRADICTS:
-                raise UserError(f"No open conflict with id {link_id}; refresh the Conflicts tab.")
-            link.kind = LinkKind.RELATED
-            s.add(MemoryEvent(memory_id=link.src_id, op=EventOp.LINK, reason=reason, source="user",
-                              payload={"link_id": link.id, "before": LinkKind.CONTRADICTS, "after": LinkKind.RELATED}))
+            link = self._open_conflict(s, link_id)
+            self._relink(s, link, LinkKind.RELATED, link.src_id, link.dst_id, reason, ledger.new_operation_id())
+
+    @staticmethod
+    def _open_conflict(s: Session, link_id: int) -> MemoryLink:
+        link = s.get(MemoryLink, link_id)
+        if link is None or link.kind != LinkKind.CONTRADICTS:
+            raise NotFound(f"No open conflict with id {link_id}; list them with: secondme memories conflicts")
+        return link
+
+    @staticmethod
+    def _relink(s: Session, link: MemoryLink, kind: LinkKind, src: int, dst: int, reason: str, op_id: str) -> None:
+        before = {"kind": link.kind, "src_id": link.src_id, "dst_id": link.dst_id}
+        link.kind, link.src_id, link.dst_id = kind, src, dst
+        ledger.record(s, EventOp.RESOLVE, reason, operation_id=op_id, memory_id=src, link_id=link.id,
+                      link_before=before, link_after={"kind": kind, "src_id": src, "dst_id": dst})
 
     # -- jobs --------------------------------------------------------------------------------------
     def job_runs(self, limit: int = 100) -> list[JobRunInfo]:

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant.memory import ledger
+from assistant.memory.attributes import PersonalAttribute, personal_attribute
 from assistant.memory.retention import reinforced_strength
 from assistant.memory.text_rules import clean_text, text_hash
 from plugins.api import Candidate, Decision, Verdict
@@ -72,6 +73,8 @@ class WriteOutcome:
     record: MemoryRecord | None = None  # the stored memory, or the existing one it duplicated / merged into
     superseded: tuple[int, ...] = ()
 
+    contradicts: tuple[int, ...] = ()  # active memories it was linked to as a contradiction
+
     @property
     def memory_id(self) -> int | None:
         return self.record.id if self.record else None
@@ -100,7 +103,13 @@ class _Item:
     row: Memory
     vector: np.ndarray
     links: list[tuple[str, int]] = field(default_factory=list)
+    # A personal attribute read from the wording (no slot key was given): its update cue decides between
+    # superseding the slot's holder and flagging a contradiction.
+    attribute: PersonalAttribute | None = None
 
+
+# What _decide settled for one item: the outcome, the memory it concerns, what it superseded and contradicts.
+_Decided = tuple[WriteOutcome, Memory | None, list[Memory], list[Memory]]
 
 def normalise_slot_key(slot_key: str | None) -> str | None:
     if slot_key is None:
@@ -133,11 +142,20 @@ class WritePath:
             strength=1.0, recall_count=0, pinned=False,
         )
 
+    def _item(self, item: NewMemory) -> _Item:
+        row = self.new_row(item)
+        attribute = None
+        if item.slot_key is None and row.kind == MemoryKind.FACT:
+            attribute = personal_attribute(row.text)
+            if attribute is not None:
+                row.slot_key = attribute.slot_key
+        return _Item(row, np.zeros(0), list(item.links), attribute)
+
     # -- the write -------------------------------------------------------------------------------
     def write(self, items: Sequence[NewMemory], reason: str = "remembered",
               operation_id: str | None = None) -> list[WriteOutcome]:
         """Check and store several memories in one transaction, in order, then index them."""
-        built = [_Item(self.new_row(item), np.zeros(0), list(item.links)) for item in items]
+        built = [self._item(item) for item in items]
         if not built:
             return []
         vectors = self.embedder.embed([b.row.text for b in built])
@@ -170,15 +188,14 @@ class WritePath:
             for m in {id(m): m for m in batch.touched}.values():
                 records.setdefault(id(m), MemoryRecord.from_row(m))
             outcomes = [WriteOutcome(o.action, o.reason, records[id(row)] if row is not None else None,
-                                     tuple(x.id for x in superseded))
-                        for o, row, superseded in decided]
+                                     tuple(x.id for x in superseded), tuple(x.id for x in contradicted))
+                        for o, row, superseded, contradicted in decided]
         if batch.stored:
             self.vector_index.upsert([b.row.id for b in batch.stored], np.stack([b.vector for b in batch.stored]))
             self.store.clear_outbox([b.row.id for b in batch.stored])
         return outcomes
 
-    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]],
-                batch: _Batch) -> tuple[WriteOutcome, Memory | None, list[Memory]]:
+    def _decide(self, s: Session, b: _Item, hits: list[tuple[int, float]], batch: _Batch) -> _Decided:
         """Decide one item against what is stored and what this batch decided before it.
 
         Returns (outcome, the memory it concerns, the memories it superseded); database writes that need ids
@@ -193,11 +210,17 @@ class WritePath:
                 return self._duplicate(row, original, 1.0, "exact duplicate", batch)
             if row.slot_key:
                 slot_holders = [m for m in batch.by_slot.get(row.slot_key, []) if m.status == MemoryStatus.ACTIVE]
+            same = self._same_value(b, slot_holders)
+            if same is not None:
+                return self._duplicate(row, same, 1.0, f"the same value for {row.slot_key}", batch)
             near, sim = self._near_duplicate(row, b.vector, hits, batch)
             if near is not None:
                 return self._duplicate(row, near, sim, f"near duplicate (cosine {sim:.3f})", batch)
 
-        verdict = self._plugin_verdict(row, b.vector, hits, batch.known)
+        # A slot read from the wording is the write path's own call (update or contradiction); plugins see only
+        # slots a caller gave, so the conflict checker does not turn every inferred slot into a supersession.
+        verdict = self._plugin_verdict(row, b.vector, hits, batch.known,
+                                       None if b.attribute is not None else row.slot_key)
         decision, verdict_reason = verdict.decision, verdict.reason or verdict.decision
         if decision == Decision.REJECT and is_episode:
             decision, verdict_reason = (Decision.QUARANTINE,
@@ -207,7 +230,7 @@ class WritePath:
                 s, EventOp.REJECT, verdict_reason, operation_id=batch.op_id, source=row.source,
                 session_id=row.session_id, plugin=verdict.plugin, text_hash=row.text_hash, preview=row.text[:200],
                 kind=row.kind))
-            return WriteOutcome(WriteAction.REJECTED, verdict_reason), None, []
+            return WriteOutcome(WriteAction.REJECTED, verdict_reason), None, [], []
 
         merge_target = None
         if decision == Decision.MERGE:
@@ -240,7 +263,7 @@ class WritePath:
             batch.after_flush.append(lambda: ledger.record(
                 s, EventOp.QUARANTINE, verdict_reason, operation_id=batch.op_id, memory_id=row.id,
                 source=verdict.plugin or "plugin", session_id=row.session_id, plugin=verdict.plugin))
-            return WriteOutcome(WriteAction.QUARANTINED, verdict_reason), row, []
+            return WriteOutcome(WriteAction.QUARANTINED, verdict_reason), row, [], []
         if decision == Decision.MERGE:
             assert merge_target is not None  # a missing target turned the merge into an accept above
             before = ledger.snapshot(merge_target)
@@ -255,12 +278,16 @@ class WritePath:
                               operation_id=batch.op_id, memory_id=merge_target.id, source=verdict.plugin or "plugin",
                               session_id=row.session_id, before=before, after=after, merged=row.id)
             batch.after_flush.append(merged)
-            return WriteOutcome(WriteAction.MERGED, verdict_reason), row, []
+            return WriteOutcome(WriteAction.MERGED, verdict_reason), row, [], []
 
         superseded: list[Memory] = []
+        contradicted: list[Memory] = []
         if row.slot_key and row.status == MemoryStatus.ACTIVE:
             for old in slot_holders:
                 if old.status != MemoryStatus.ACTIVE:
+                    continue
+                if b.attribute is not None and not b.attribute.update:
+                    contradicted.append(old)  # a different value, and nothing says it changed: ask the user
                     continue
                 if old.valid_from and row.valid_from and as_utc(row.valid_from) < as_utc(old.valid_from):
                     # Learned late but older in the world: history, not the current value.
@@ -279,7 +306,15 @@ class WritePath:
                 continue
             self._supersede(s, row, target, f"{verdict.plugin or 'plugin'}: {verdict.reason}", batch)
             superseded.append(target)
-        return WriteOutcome(WriteAction.STORED, batch.reason), row, superseded
+        if row.status == MemoryStatus.ACTIVE:
+            for old_id in verdict.contradicts_ids:
+                target = s.get(Memory, old_id)
+                if target is not None and target.status == MemoryStatus.ACTIVE and target not in contradicted:
+                    contradicted.append(target)
+            contradicted = [m for m in contradicted if m not in superseded]
+            for old in contradicted:
+                self._contradict(s, row, old, verdict.reason or f"another value for {row.slot_key}", batch)
+        return WriteOutcome(WriteAction.STORED, batch.reason), row, superseded, contradicted
 
     # -- the rules -------------------------------------------------------------------------------
     def _near_duplicate(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
@@ -301,20 +336,42 @@ class WritePath:
         return None, 0.0
 
     def _plugin_verdict(self, row: Memory, vector: np.ndarray, hits: list[tuple[int, float]],
-                        known: dict[int, Memory]) -> Verdict:
+                        known: dict[int, Memory], explicit_slot: str | None) -> Verdict:
         # Plugins see only memories they can name: rows of this batch get their ids at its end, so only stored
         # neighbours count (comparing with the batch's own rows would be work whose result is dropped).
         pairs = [(known[i], sim) for i, sim in hits if i in known]
         similar = [MemoryRecord.from_row(m) for m, _ in sorted(pairs, key=lambda p: -p[1])
                    if m.status == MemoryStatus.ACTIVE and m.id is not None][: self.settings.similar_k]
         candidate = Candidate(text=row.text, kind=row.kind, source=row.source, trust=row.trust,
-                              session_id=row.session_id, slot_key=row.slot_key, subject=row.subject,
+                              session_id=row.session_id, slot_key=explicit_slot, subject=row.subject,
                               valid_from=row.valid_from, provenance=dict(row.provenance or {}))
         # The candidate's vector rides along so plugins (the poisoning guard) need not embed it again.
         return self.check_memory(candidate, {"similar": similar, "embedding": vector})
 
-    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str,
-                   batch: _Batch) -> tuple[WriteOutcome, Memory | None, list[Memory]]:
+    @staticmethod
+    def _same_value(b: _Item, holders: list[Memory]) -> Memory | None:
+        """The slot's holder that states the same value in other words ("I'm based in Porto" after "I live in
+        Porto"): the new fact is a duplicate of it, neither an update nor a contradiction."""
+        if b.attribute is None:
+            return None
+        for old in holders:
+            parsed = personal_attribute(old.text)
+            if parsed is not None and parsed.slot_key == b.attribute.slot_key and parsed.value == b.attribute.value:
+                return old
+        return None
+
+    @staticmethod
+    def _contradict(s: Session, new: Memory, old: Memory, reason: str, batch: _Batch) -> None:
+        """Both stay active; a `contradicts` link and a ledger event on each side put the pair before the user."""
+        def linked() -> None:
+            s.add(MemoryLink(src_id=new.id, dst_id=old.id, kind=LinkKind.CONTRADICTS))
+            for this, other in ((new, old), (old, new)):
+                ledger.record(s, EventOp.LINK, f"contradicts memory {other.id}: {reason}", operation_id=batch.op_id,
+                              memory_id=this.id, source=new.source, session_id=new.session_id,
+                              kind=LinkKind.CONTRADICTS, other=other.id)
+        batch.after_flush.append(linked)
+
+    def _duplicate(self, row: Memory, original: Memory, sim: float, why: str, batch: _Batch) -> _Decided:
         before = ledger.snapshot(original)
         if original.status == MemoryStatus.ACTIVE:
             self._reinforce(original)
@@ -331,7 +388,7 @@ class WritePath:
                           source=row.source, session_id=row.session_id, before=before, after=after,
                           similarity=round(sim, 4), preview=row.text[:200])
         batch.after_flush.append(record)
-        return WriteOutcome(WriteAction.DUPLICATE, f"{why}; not stored again, {what}"), original, []
+        return WriteOutcome(WriteAction.DUPLICATE, f"{why}; not stored again, {what}"), original, [], []
 
     def _reinforce(self, m: Memory) -> None:
         # Being told the same thing again is a repetition: stability grows as on a real recall (same spacing rule).

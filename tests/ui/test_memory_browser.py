@@ -125,12 +125,11 @@ def test_release_and_reject_quarantined_memories(window, ctx, app, qtbot):
 
 
 def test_resolve_a_conflict_keeps_one_and_supersedes_the_other(window, ctx, app, qtbot):
-    old = app.memory.remember("I live in Porto")
-    new = app.memory.remember("I live in Lisbon now")
-    other_a = app.memory.remember("I work from home")
-    other_b = app.memory.remember("I work at the office on Mondays")
-    link = ctx.review.link(new.id, old.id, "contradicts", reason="conflict checker")
-    ctx.review.link(other_a.id, other_b.id, "contradicts", reason="conflict checker")
+    # Contradictions found by the write path itself, as a user meets them.
+    old = app.memory.remember("My sister lives in Porto")
+    new = app.memory.remember("My sister lives in Lyon")
+    other_a = app.memory.remember("The meeting with Tom is on Tuesday")
+    other_b = app.memory.remember("The meeting with Tom is not on Tuesday")
     browser = _browser(window, qtbot, ctx)
     tab = browser.conflicts_tab
     browser.tabs.setCurrentWidget(tab)
@@ -144,7 +143,7 @@ def test_resolve_a_conflict_keeps_one_and_supersedes_the_other(window, ctx, app,
     assert app.memory.get(new.id).status == "active"
     assert tab.list.count() == 1
     kinds = {(link.kind, link.outgoing, link.other.id) for link in ctx.review.links(new.id)}
-    assert ("supersedes", True, old.id) in kinds and ("contradicts", True, old.id) in kinds
+    assert ("supersedes", True, old.id) in kinds  # the contradiction became the supersession
     browser.detail.show_memory(old.id)
     assert "was replaced by" in browser.detail.links.text()
     # "Both are true" turns the last one into a plain relation.
@@ -153,7 +152,7 @@ def test_resolve_a_conflict_keeps_one_and_supersedes_the_other(window, ctx, app,
     wait_tasks(qtbot, ctx)
     assert tab.list.count() == 0
     assert app.memory.get(other_a.id).status == app.memory.get(other_b.id).status == "active"
-    assert link != 0
+    assert ("related", True, other_a.id) in {(k.kind, k.outgoing, k.other.id) for k in ctx.review.links(other_b.id)}
 
 
 def test_profile_tab_lists_profile_memories_with_their_sources(window, ctx, app, qtbot):
