@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.prompt import BuiltPrompt, Turn, build_prompt
 from storage.chat_store import DEFAULT_TITLE, ChatStore, MessageHit, MessageInfo, SessionInfo
-from storage.enums import MemoryKind, MemoryStatus
+from storage.enums import MemoryKind, MemoryStatus, Source
 from storage.errors import UserError
 from storage.records import RecallHit
 
@@ -102,18 +102,21 @@ class ChatService:
 
     # -- one turn -------------------------------------------------------------------------------
     def send(self, session_id: int, text: str, *, on_token: Callable[[str], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> TurnResult:
-        """Answer `text` in the session, streaming pieces through on_token; blocks until done or stopped."""
+             should_stop: Callable[[], bool] | None = None, source: Source = Source.USER) -> TurnResult:
+        """Answer `text` in the session, streaming pieces through on_token; blocks until done or stopped.
+
+        `source`: who is talking: the user in the app or terminal, or another app through the local API (its
+        turns, and the facts drawn from them, carry that source and its lower trust)."""
         question = (text or "").strip()
         if not question:
             raise UserError("The message is empty; type a question or something to remember.")
         started = time.perf_counter()
         history = self._history(session_id)  # also checks the session exists
         user_id = self.store.add_message(session_id, "user", question, {}, retitle=True)
-        return self._answer(session_id, question, user_id, history, on_token, should_stop, started)
+        return self._answer(session_id, question, user_id, history, on_token, should_stop, started, source=source)
 
     def regenerate(self, session_id: int, *, on_token: Callable[[str], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> TurnResult:
+                   should_stop: Callable[[], bool] | None = None, source: Source = Source.USER) -> TurnResult:
         """Answer the session's last question again; the new answer replaces the old one (same message id).
 
         The old answer stays until the new one is complete or stopped, so a model failure loses nothing. The
@@ -129,13 +132,13 @@ class ChatService:
         question = messages[at]
         old = next((m for m in messages[at + 1:] if m.role == "assistant"), None)
         result = self._answer(session_id, question.text, question.id, _turns(messages[:at]), on_token,
-                              should_stop, started, replacing=old)
+                              should_stop, started, replacing=old, source=source)
         if question.error:
             self._clear_error(question.id)
         return result
 
     def _answer(self, session_id: int, question: str, user_id: int, history: list[Turn], on_token, should_stop,
-                started: float, replacing: MessageInfo | None = None) -> TurnResult:
+                started: float, replacing: MessageInfo | None = None, source: Source = Source.USER) -> TurnResult:
         """Recall, prompt, stream and store the answer to the stored user message `user_id`."""
         try:
             hits = self.memory.recall(question, k=self.settings.recall_k)
@@ -167,11 +170,13 @@ class ChatService:
             self.store.replace_answer(session_id, assistant_id, answer, meta)
             # The old round's episode holds an answer the chat no longer shows: out of recall, not lost.
             self.memory.forget_turn(session_id, [user_id, assistant_id], reason="the answer was regenerated")
-        if not self.memory_paused:
-            episode = self.memory.record_turn(session_id, question, answer, [user_id, assistant_id])
+        # A stopped or empty answer is no round to remember (the user's message itself is kept in the chat).
+        if not self.memory_paused and answer and not stopped:
+            episode = self.memory.record_turn(session_id, question, answer, [user_id, assistant_id],
+                                              source=source)
             # Plugins hear about every finished turn (a plugin that raises is disabled, never fatal).
             self.on_turn({"session_id": session_id, "user": question, "assistant": answer,
-                                      "memory_ids": list(prompt.memory_ids), "episode_id": episode.id})
+                          "memory_ids": list(prompt.memory_ids), "episode_id": episode.id})
         if prompt.memory_ids:
             self.memory.reinforce(prompt.memory_ids)
         return TurnResult(session_id=session_id, user_message_id=user_id, assistant_message_id=assistant_id,

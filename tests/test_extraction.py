@@ -40,8 +40,8 @@ class ScriptedLLM:
         return answer
 
 
-def fact(text, slot="", when="", subject="user"):
-    return {"text": text, "subject": subject, "slot_key": slot, "when": when}
+def fact(text, when="", subject="user"):
+    return {"text": text, "subject": subject, "when": when}
 
 
 def _turn(app, user, assistant="OK.", session_id=None):
@@ -86,32 +86,37 @@ def test_schema_bounds_every_string_and_array():
 
 
 def test_turn_is_queued_and_facts_are_extracted_linked_and_dated(app):
-    episode = _turn(app, "I moved to Porto last March. My sister Ana is a nurse.")
+    episode = _turn(app, "I moved to Porto last March. My sister Ana plays the oboe.")
     assert app.memory.extraction_queue.counts() == {"pending": 1}
-    llm = ScriptedLLM({"facts": [fact("The user moved to Porto last March.", "user.home_city", "last March"),
-                                 fact("The user's sister Ana is a nurse.", "sister_ana.job", subject="Ana")]})
+    llm = ScriptedLLM({"facts": [fact("The user moved to Porto last March.", when="last March"),
+                                 fact("The user's sister Ana plays the oboe.", subject="Ana")]})
     assert app.memory.extraction_queue.run_pending(llm) == {"done": 1, "retried": 0, "failed": 0}
     messages, schema = llm.calls[0]
     assert messages[-1]["content"].startswith("Said on 2026-05-02.") and "Porto" in messages[-1]["content"]
     assert any('"facts": []' in m["content"] for m in messages)  # the "no facts" example
     facts = {f.text: f for f in _facts(app)}
-    lisbon = facts["The user moved to Porto in March 2026."]
-    assert lisbon.slot_key == "user.home_city" and lisbon.valid_from == datetime(2026, 3, 1, tzinfo=UTC)
-    assert lisbon.provenance["extracted_from"] == episode.id and lisbon.provenance["when"]["text"] == "last March"
+    # The user's own sentence that states an attribute is kept verbatim (no model needed); the model's restatement
+    # of the same value is a duplicate of it. The rest comes from the model, with its dates made absolute.
+    assert set(facts) == {"I moved to Porto last March.", "The user's sister Ana plays the oboe."}
+    porto = facts["I moved to Porto last March."]
+    assert porto.slot_key == "user.home_city" and porto.provenance == {"extracted_from": episode.id,
+                                                                      "rule": "personal attribute"}
+    assert facts["The user's sister Ana plays the oboe."].provenance["model"] == "scripted"
     with app.db.session() as s:
         keys = fact_keys_for_episodes(s, [episode.id])
         assert {t for _, t in keys[episode.id]} == set(facts)
         assert set(episodes_for_facts(s, [f.id for f in facts.values()]).values()) == {episode.id}
     assert app.memory.extraction_queue.counts() == {"done": 1}
-    assert "2 fact(s) extracted" in _ledger(app, "extract")[0][1]
+    assert "2 fact(s) extracted: stored #2, stored #3" in _ledger(app, "extract")[0][1]
 
 
 def test_contradictory_statements_in_one_message_keep_both_the_later_one_current(app):
     _turn(app, "I live in Paris. Actually no, I live in Berlin now.")
     app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [
-        fact("The user lives in Paris.", "user.home_city"), fact("The user lives in Berlin.", "user.home_city")]}))
-    assert [f.text for f in _facts(app)] == ["The user lives in Berlin."]
-    assert [f.text for f in _facts(app, "superseded")] == ["The user lives in Paris."]
+        fact("The user lives in Paris."), fact("The user lives in Berlin.")]}))
+    assert [f.text for f in _facts(app)] == ["Actually no, I live in Berlin now."]
+    assert [f.text for f in _facts(app, "superseded")] == ["I live in Paris."]
+    assert app.review.conflicts() == []  # the model's restatements were left out, not flagged
 
 
 def test_future_and_unparseable_dates_keep_the_fact(app):
@@ -148,12 +153,12 @@ def test_schema_valid_nonsense_is_filtered(app):
         EXAMPLE_FACTS["facts"][0],  # a small model copying the prompt's example
         fact("Zebras orbit Neptune quarterly."),  # nothing to do with the turn
         fact("!!"),
-        fact("The user is learning the cello.", slot="NOT A KEY!")]}))
+        fact("The user is learning the cello.")]}))
     facts = _facts(app)
     assert [f.text for f in facts] == ["The user is learning the cello."] and facts[0].slot_key is None
     reason = _ledger(app, "extract")[0][1]
-    assert "copied the prompt's example" in reason and "not of the form" in reason
-    assert "not grounded in the turn (names Zebras, Neptune" in reason
+    assert "copied the prompt's example" in reason
+    assert "not grounded in the user's words (names Zebras, Neptune" in reason
 
 
 @pytest.mark.parametrize("invented", [
@@ -173,24 +178,33 @@ def test_facts_not_grounded_in_the_turn_are_dropped_with_the_reason(app, invente
     assert "dropped or changed 1" in _ledger(app, "extract")[0][1]
 
 
-@pytest.mark.parametrize("slot, why", [
-    ("sister_ana.job", "names 'sister_ana', which the fact does not"),  # the prompt example's key, copied
-    ("family.family.family", "repeats itself"),  # a small model looping inside the key
-    ("user.employer", None),  # "user" is every fact's owner
-    ("sister.job", None),  # named in the fact
-])
-def test_a_slot_key_must_belong_to_someone_the_fact_names(app, slot, why):
-    """A wrong key would supersede the fact that last held it, so it is cleared; the fact stays."""
+def test_the_slot_comes_from_the_users_wording_and_an_update_cue_supersedes(app):
+    """The model proposes no slot keys any more: a wrong one would retire whatever fact held it."""
     app.memory.remember("The user's sister works as a teacher.", slot_key="sister.job", at=datetime(2025, 1, 1))
     _turn(app, "My sister became a nurse at the hospital.")
     app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [
-        fact("The user's sister became a nurse at the hospital.", slot=slot)]}))
+        fact("The user's sister became a nurse at the hospital.")]}))
     new = next(f for f in _facts(app) if "nurse" in f.text)
-    assert new.slot_key == (None if why else slot)
-    reason = _ledger(app, "extract")[0][1]
-    assert (f"slot key {slot!r} {why}; fact kept without it" in reason) if why else ("slot key" not in reason)
-    teacher_status = "superseded" if slot == "sister.job" else "active"
-    assert [f.text for f in _facts(app, teacher_status) if "teacher" in f.text]
+    assert new.text == "My sister became a nurse at the hospital." and new.slot_key == "sister.job"
+    assert [f.text for f in _facts(app, "superseded")] == ["The user's sister works as a teacher."]
+
+
+def test_facts_only_the_assistant_stated_are_never_stored(app):
+    """A chat where the assistant invents things: not one fact may come from its words."""
+    turns = [
+        ("Who is my colleague?", "Your colleague is Mário, a former Brazilian footballer who lives in Rio."),
+        ("Where does my sister work?", "Your sister Ana is a nurse in Porto at Santa Maria since 2019."),
+        ("What should I cook tonight?", "You told me you are allergic to peanuts and love Thai curry."),
+    ]
+    for user, assistant in turns:
+        _turn(app, user, assistant)
+    invented = [[fact("The user's colleague is Mário, a former Brazilian footballer."),
+                 fact("The user's colleague Mário lives in Rio.")],
+                [fact("The user's sister Ana is a nurse in Porto."), fact("Ana has worked at Santa Maria since 2019.")],
+                [fact("The user is allergic to peanuts."), fact("The user loves Thai curry.")]]
+    app.memory.extraction_queue.run_pending(ScriptedLLM(*({"facts": f} for f in invented)))
+    assert _facts(app) == [] and app.memory.extraction_queue.counts() == {"done": 3}
+    assert all("not grounded in the user's words" in reason for _, reason, _ in _ledger(app, "extract"))
 
 
 def test_a_turn_with_no_facts_is_done_and_says_so(app):
@@ -224,7 +238,7 @@ def test_undo_removes_an_extraction_and_forget_session_removes_its_facts(app):
         s.add(Session(id=7, title="t"))
     old = app.memory.remember("The user lives in Paris.", slot_key="user.home_city", at=datetime(2025, 1, 1))
     _turn(app, "I live in Rome now.", session_id=7)
-    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [fact("The user lives in Rome.", "user.home_city")]}))
+    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [fact("The user lives in Rome.")]}))
     rome = _facts(app)[0]
     assert rome.session_id == 7 and app.memory.get(old.id).status == "superseded"
     app.memory.undo()
@@ -232,7 +246,7 @@ def test_undo_removes_an_extraction_and_forget_session_removes_its_facts(app):
     app.memory.extraction_queue.retry_failed()
     with app.db.session() as s:
         s.execute(update(ExtractionJob).values(status="pending"))
-    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [fact("The user lives in Rome.", "user.home_city")]}))
+    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [fact("The user lives in Rome.")]}))
     assert app.memory.get(old.id).status == "superseded"
     result = app.memory.forget_session(7)
     assert result["restored"] == [old.id] and app.memory.get(old.id).status == "active"

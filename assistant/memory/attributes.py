@@ -35,6 +35,9 @@ _PARTNERS = "wife|husband|partner|girlfriend|boyfriend|fianc[eé]e?"
 # "My wife is Ana": the relation itself is the attribute (the user's partner), not the subject of a sentence.
 _MY_PARTNER = re.compile(rf"^{_MY} (?i:(?:new )?(?:{_PARTNERS})) (?i:is|'s|’s) (?:now )?(?P<value>{_NAME})")
 _CONTRACTED_I = re.compile(r"^I['’]m\b")
+# Words a spoken sentence may open with before its subject: "Actually no, I live in Berlin now."
+_LEAD_IN = re.compile(r"^(?:(?:actually|well|oh|so|and|but|also|yes|no|ok|okay|btw|by the way|anyway|oh and)"
+                      r"[,!:]?\s+)+", re.IGNORECASE)
 _NAMED = re.compile(rf"^(?P<name>{_NAME})(?P<poss>['’]s)?\s+")
 _NOT_NAMES = {"the", "this", "that", "there", "it", "we", "you", "they", "he", "she", "my", "our", "a", "an",
               "today", "yesterday", "tomorrow", "yes", "no", "please", "thanks", "hi", "hello"}
@@ -126,7 +129,7 @@ def _normalise(value: str, attribute: str) -> str:
 
 def personal_attribute(sentence: str) -> PersonalAttribute | None:
     """The single-valued attribute one sentence states about one person, or None."""
-    text = _CONTRACTED_I.sub("I am", " ".join(sentence.split()).strip())
+    text = _CONTRACTED_I.sub("I am", _LEAD_IN.sub("", " ".join(sentence.split()).strip()))
     if (partner := _MY_PARTNER.match(text)) is not None:
         return PersonalAttribute("user", "partner", _normalise(partner.group("value"), "partner"),
                                  bool(UPDATE_CUES.search(text.replace(partner.group("value"), " "))))
@@ -144,5 +147,6 @@ def personal_attribute(sentence: str) -> PersonalAttribute | None:
         if not value or len(value.split()) > 6:
             continue
         # The cue must be in the wording, not in the value ("I live in New York" says nothing changed).
-        return PersonalAttribute(person, attribute, value, bool(UPDATE_CUES.search(text.replace(raw, " "))))
+        wording = re.sub(re.escape(value), " ", text, flags=re.IGNORECASE)
+        return PersonalAttribute(person, attribute, value, bool(UPDATE_CUES.search(wording)))
     return None

@@ -8,8 +8,10 @@ that the job is marked failed and the ledger says why. The episode is never touc
 The model answers under a JSON schema (every array has maxItems, every string maxLength); its output is then
 checked again here, because a small model gives schema-valid nonsense: facts that copy the prompt's example, quote
 the turn, loop, or are not grounded in the turn (a name, number or negation it does not hold, or too few of its
-words: assistant/memory/support.py) are dropped; slot keys that are not `word.word`, loop, or belong to someone
-the fact does not name are cleared (slot_key_problem); time expressions are resolved to absolute dates by
+words: assistant/memory/support.py) are dropped. Only the user's words count: the assistant's reply is context
+for references, never a source. Slot keys are not asked of the model: the write path reads them from the
+wording (assistant/memory/attributes.py), and the user's own sentences that state a personal attribute are kept
+as facts verbatim, so updates work without a capable model. Time expressions are resolved to absolute dates by
 `assistant.memory.dates` relative to when the turn was said, not by the model.
 Facts are written through the normal write path (duplicates, supersession, plugin checks) and linked
 `derived_from` their episode.
@@ -32,8 +34,9 @@ from sqlalchemy.orm import Session
 
 from assistant.llm.protocol import LanguageModel, LLMError
 from assistant.memory import ledger
+from assistant.memory.attributes import PersonalAttribute, personal_attribute
 from assistant.memory.dates import resolve_when, with_absolute_date
-from assistant.memory.support import content_words, in_person, missing_specifics, overlap, repeats_itself, stem
+from assistant.memory.support import in_person, missing_specifics, overlap, repeats_itself
 from assistant.memory.text_rules import text_hash
 from storage.db import Database
 from storage.enums import EventOp, ExtractionStatus, LinkKind, MemoryKind, MemoryStatus, Source
@@ -60,7 +63,6 @@ MIN_FACT_WORDS = 4  # "The user is vegan." is the shortest statement; "Melanie."
 FACT_MIN_OVERLAP = 0.5
 STALE_CLAIM = timedelta(minutes=10)  # a job "running" for longer than this was left by a crashed process
 EXTRACTED_TRUST = 0.9  # the user's own words, but read by a model
-_SLOT_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
 class ExtractionError(Exception):
@@ -79,10 +81,9 @@ def extraction_schema(max_facts: int) -> dict[str, Any]:
                     "properties": {
                         "text": {"type": "string", "minLength": 1, "maxLength": MAX_FACT_CHARS},
                         "subject": {"type": "string", "maxLength": 60},
-                        "slot_key": {"type": "string", "maxLength": 60},
                         "when": {"type": "string", "maxLength": 40},
                     },
-                    "required": ["text", "subject", "slot_key", "when"],
+                    "required": ["text", "subject", "when"],
                     "additionalProperties": False,
                 },
             }
@@ -96,19 +97,16 @@ SYSTEM_PROMPT = """You extract facts about the user from one conversation turn.
 Write each fact as one short sentence that is true on its own: \
 name the subject ("The user", "The user's sister Ana"), never "I", "he" or "she".
 Only use what the User says; ignore what the Assistant says.
-subject: who the fact is about. slot_key: for an attribute that has one value at a time \
-(where someone lives, works, their job, age, partner), a key like user.home_city, user.employer, sister.job; \
-otherwise "".
+subject: who the fact is about.
 when: the time words exactly as the user said them ("last March", "yesterday"), or "" if none.
 Small talk, questions and greetings contain no facts: answer {"facts": []}."""
 
 EXAMPLE_TURN = ("Said on 2026-05-02.\nUser: I moved to Lisbon last March, and my sister Ana just started as a nurse "
                 "at Santa Maria hospital.\nAssistant: Congratulations to Ana!")
 EXAMPLE_FACTS = {"facts": [
-    {"text": "The user moved to Lisbon last March.", "subject": "user", "slot_key": "user.home_city",
-     "when": "last March"},
+    {"text": "The user moved to Lisbon last March.", "subject": "user", "when": "last March"},
     {"text": "The user's sister Ana works as a nurse at Santa Maria hospital.", "subject": "user's sister Ana",
-     "slot_key": "sister_ana.job", "when": ""},
+     "when": ""},
 ]}
 NO_FACTS_TURN = "Said on 2026-05-02.\nUser: Hi! What's a good name for a chess club?\nAssistant: How about Knight Owls?"
 _EXAMPLE_HASHES = {text_hash(f["text"]) for f in EXAMPLE_FACTS["facts"]}
@@ -130,14 +128,33 @@ def extraction_messages(turn_text: str, said_at: datetime) -> list[dict[str, str
 class ExtractedFact:
     text: str
     subject: str | None
-    slot_key: str | None
     valid_from: datetime
     when: dict[str, Any]
 
 
+def users_words(turn_text: str) -> str:
+    """The user's part of an episode ("User: ...\nAssistant: ..."): the only source a fact may come from. The
+    assistant's reply is in the prompt to resolve references ("yes, that one"), never as evidence."""
+    user, _, _ = turn_text.partition("\nAssistant:")
+    return user[len("User:"):].strip() if user.startswith("User:") else ""
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def attribute_sentences(said: str) -> list[tuple[str, PersonalAttribute]]:
+    """The user's sentences that state a single-valued personal attribute ("I moved to Lisbon."), each with it."""
+    found = [(sentence.strip(), personal_attribute(sentence)) for sentence in _SENTENCE_END.split(said)]
+    return [(sentence, attribute) for sentence, attribute in found if attribute is not None]
+
+
 def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
                 said_at: datetime) -> tuple[list[ExtractedFact], list[str]]:
-    """The usable facts in a model's answer, and why each other one was dropped. Raises ExtractionError."""
+    """The usable facts in a model's answer, and why each other one was dropped. Raises ExtractionError.
+
+    A fact must be grounded in what the user said (`turn_text`'s user part): a name, number or negation only the
+    assistant said makes it invented. Its slot key is the write path's to read from the wording, so the model's
+    guess is dropped: a wrong key would retire whatever fact held it."""
     import jsonschema
 
     if isinstance(answer, str):
@@ -149,6 +166,7 @@ def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
         jsonschema.validate(answer, schema)
     except jsonschema.ValidationError as exc:
         raise ExtractionError(f"the model's answer does not fit the schema: {exc.message[:200]}") from None
+    said = users_words(turn_text)
     facts, dropped = [], []
     for raw in answer["facts"]:
         text = " ".join(raw["text"].split())
@@ -162,16 +180,12 @@ def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
             dropped.append(f"{'quotes the turn (first or second person)' if in_person(text) else 'repeats itself'}: "
                            f"{text[:80]!r}")
             continue
-        invented = missing_specifics(text, [turn_text])
-        if invented or overlap(text, [turn_text]) < FACT_MIN_OVERLAP:
-            why = f"names {', '.join(invented[:3])}, which the turn does not" if invented else "too few of its words"
-            dropped.append(f"not grounded in the turn ({why}): {text[:80]!r}")
+        invented = missing_specifics(text, [said]) if said else ["nothing the user said"]
+        if invented or overlap(text, [said]) < FACT_MIN_OVERLAP:
+            why = (f"names {', '.join(invented[:3])}, which the user did not say" if invented
+                   else "too few of the user's words")
+            dropped.append(f"not grounded in the user's words ({why}): {text[:80]!r}")
             continue
-        slot = raw["slot_key"].strip().casefold()
-        problem = slot_key_problem(slot, text) if slot else None
-        if problem:
-            dropped.append(f"slot key {slot[:40]!r} {problem}; fact kept without it")
-            slot = ""
         when: dict[str, Any] = {}
         valid_from = as_utc(said_at)
         expression = raw["when"].strip()
@@ -186,26 +200,8 @@ def parse_facts(answer: Any, schema: dict[str, Any], turn_text: str,
                 when = {"text": expression, "resolved": resolved.label, "granularity": resolved.granularity,
                         "future": resolved.is_after(said_at)}
         facts.append(ExtractedFact(text=text, subject=raw["subject"].strip() or None,
-                                   slot_key=slot or None, valid_from=valid_from, when=when))
+                                   valid_from=valid_from, when=when))
     return facts, dropped
-
-
-def slot_key_problem(slot: str, text: str) -> str | None:
-    """Why a fact's slot key cannot be trusted, or None. A wrong key is worse than none: it supersedes
-    whatever fact last held that key. Small models loop inside keys ("family.family.family") and copy the
-    example's keys onto unrelated facts ("sister_ana.job" on a fact about a painting), so the key's owner
-    ("sister_ana"; "user" always fits) must be named in the fact's text (the subject field is copied from the
-    example as readily as the key). The fact itself is kept either way."""
-    if not _SLOT_KEY.match(slot):
-        return "is not of the form subject.attribute"
-    words = re.split(r"[._]", slot)
-    if len(set(words)) < len(words):
-        return "repeats itself"
-    named = content_words(text)
-    owner = [w for w in slot.split(".")[0].split("_") if w != "user"]
-    if any(stem(w) not in named for w in owner):
-        return f"names {slot.split('.')[0]!r}, which the fact does not"
-    return None
 
 
 def _job(s: Session, job_id: int) -> ExtractionJob:
@@ -294,7 +290,7 @@ class ExtractionQueue:
                 job.last_error = f"skipped: the episode is {episode.status if episode else 'gone'}"
                 return "done"
             turn, said_at, session_id = episode.text, episode.valid_from or episode.recorded_at, episode.session_id
-            episode_id, source = episode.id, episode.source
+            episode_id, source, turn_trust = episode.id, episode.source, episode.trust
         schema = extraction_schema(self.settings.extraction_max_facts)
         try:
             # Room for every fact at its longest, so a grammar-bound answer is never cut off mid-object.
@@ -307,15 +303,32 @@ class ExtractionQueue:
             log.exception("fact extraction crashed on episode %s", episode_id)
             return self._failed(job_id, episode_id, session_id, f"{type(exc).__name__}: {exc}")
         op_id = ledger.new_operation_id()
-        items = [NewMemory(f.text, kind=MemoryKind.FACT, source=Source(source), at=f.valid_from, session_id=session_id,
-                           trust=EXTRACTED_TRUST, subject=f.subject, slot_key=f.slot_key,
-                           provenance={"extracted_from": episode_id, "model": getattr(llm, "name", "?"),
-                                       **({"when": f.when} if f.when else {})},
-                           links=((LinkKind.DERIVED_FROM, episode_id),)) for f in facts]
+        # The user's own sentences that state a personal attribute come first, verbatim: they need no model (so
+        # "I moved to Lisbon" updates the home city even with the small packaged model), and their wording says
+        # whether a value changed. A model's restatement of the same value is then a duplicate.
+        said_attributes = attribute_sentences(users_words(turn))
+        stated = [NewMemory(sentence, kind=MemoryKind.FACT, source=Source(source), at=said_at,
+                            session_id=session_id, trust=turn_trust,
+                            provenance={"extracted_from": episode_id, "rule": "personal attribute"},
+                            links=((LinkKind.DERIVED_FROM, episode_id),))
+                  for sentence, _ in said_attributes]
+        # Where the user's own sentence states an attribute, the model's version of it (perhaps of an older value
+        # in the same turn) adds nothing and could only contradict it.
+        stated_slots = {attribute.slot_key for _, attribute in said_attributes}
+        facts = [f for f in facts
+                 if (found := personal_attribute(f.text)) is None or found.slot_key not in stated_slots]
+        # A fact is as trustworthy as the turn it came from (a chat through the local API is another app's), and
+        # a little less: a model read it.
+        items = stated + [
+            NewMemory(f.text, kind=MemoryKind.FACT, source=Source(source), at=f.valid_from, session_id=session_id,
+                      trust=min(EXTRACTED_TRUST, turn_trust), subject=f.subject,
+                      provenance={"extracted_from": episode_id, "model": getattr(llm, "name", "?"),
+                                  **({"when": f.when} if f.when else {})},
+                      links=((LinkKind.DERIVED_FROM, episode_id),)) for f in facts]
         outcomes = self.write(items, f"extracted from episode {episode_id}", op_id)
         with self.db.session() as s:
             summary = ", ".join(f"{o.action} #{o.memory_id}" if o.memory_id else o.action for o in outcomes)
-            reason = (f"{len(facts)} fact(s) extracted: {summary}" if facts else "no facts in this turn")
+            reason = (f"{len(items)} fact(s) extracted: {summary}" if items else "no facts in this turn")
             if dropped:
                 reason += f"; dropped or changed {len(dropped)}: " + "; ".join(dropped)[:800]
             ledger.record(s, EventOp.EXTRACT, reason, operation_id=op_id, memory_id=episode_id, source="assistant",

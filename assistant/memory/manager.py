@@ -76,7 +76,7 @@ class MemoryManager:
         return self.write_path.write(items, reason=reason, operation_id=operation_id)
 
     def record_turn(self, session_id: int, user_text: str, assistant_text: str, message_ids: Sequence[int],
-                    at: datetime | None = None) -> MemoryRecord:
+                    at: datetime | None = None, source: Source = Source.USER) -> MemoryRecord:
         """Keep one chat round verbatim as an `episode`. Never depends on a language model succeeding.
 
         A turn longer than settings.episode_chunk_chars is stored as several episodes, each linked
@@ -92,7 +92,7 @@ class MemoryManager:
             if len(chunks) > 1:
                 provenance.update(chunk=number, chunks=len(chunks))
             links = ((LinkKind.CONTINUES, records[-1].id),) if records else ()
-            item = NewMemory(chunk, kind=MemoryKind.EPISODE, source=Source.USER, at=at, session_id=session_id,
+            item = NewMemory(chunk, kind=MemoryKind.EPISODE, source=source, at=at, session_id=session_id,
                              provenance=provenance, links=links)
             reason = "chat turn" if len(chunks) == 1 else f"chat turn, part {number} of {len(chunks)}"
             outcome = self.write([item], reason=reason, operation_id=op_id)[0]
