@@ -23,7 +23,12 @@ from tests.conftest import run_cli
     ("My wife is Ana", "user.partner", "ana", False),
     ("my new phone number is 555 0100", "user.phone", "5550100", True),
     ("My e-mail is ana@example.com", "user.email", "ana@example.com", False),
-    ("My birthday is 3 May", "user.birthday", "3 may", False),
+    ("My birthday is 3 May", "user.birthday", "05-03", False),
+    ("I was born on May 3rd, 1990", "user.birthday", "05-03", False),
+    ("Correction: my mum was born on 12 June", "mother.birthday", "06-12", True),
+    ("I no longer live in Cardiff; I live in Curitiba now.", "user.home_city", "curitiba", True),
+    ("I left Acme and joined Initech.", "user.employer", "initech", True),
+    ("Call my dad on (555) 598-8829.", "father.phone", "5555988829", False),
     ("I just turned 32", "user.age", "32", True),
     ("The user's sister Ana works as a nurse at Santa Maria hospital.", "ana.job", "nurse", False),
 ])

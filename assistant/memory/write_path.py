@@ -309,8 +309,12 @@ class WritePath:
         if row.status == MemoryStatus.ACTIVE:
             for old_id in verdict.contradicts_ids:
                 target = s.get(Memory, old_id)
-                if target is not None and target.status == MemoryStatus.ACTIVE and target not in contradicted:
-                    contradicted.append(target)
+                if target is None or target.status != MemoryStatus.ACTIVE or target in contradicted:
+                    continue
+                other = personal_attribute(target.text) if b.attribute is not None else None
+                if other is not None and other.slot_key != row.slot_key:
+                    continue  # the wording shows they are about different people or attributes
+                contradicted.append(target)
             contradicted = [m for m in contradicted if m not in superseded]
             for old in contradicted:
                 self._contradict(s, row, old, verdict.reason or f"another value for {row.slot_key}", batch)
