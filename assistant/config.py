@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     recall_pool: int = Field(200, ge=10, le=2000, description="Candidates each retriever hands to fusion.")
     recall_weight_keyword: float = Field(1.0, ge=0.0, description="Weight of FTS5 BM25 ranks in the fusion.")
     recall_weight_dense: float = Field(0.5, ge=0.0, description="Weight of dense (Chroma) ranks in the fusion.")
+    recall_min_similarity: float = Field(
+        0.3, ge=-1.0, le=1.0, description="The relevance floor: a memory that shares no word with the question "
+                                          "must be at least this similar to it (cosine) to be recalled.")
     recall_weight_expansion: float = Field(0.5, ge=0.0, description="Weight of the query-expanded keyword ranks.")
     recall_expansion_terms: int = Field(5, ge=0, le=50, description="Words pseudo-relevance feedback adds; 0 = off.")
     recall_expansion_docs: int = Field(3, ge=1, le=50, description="Best texts the expansion words come from.")

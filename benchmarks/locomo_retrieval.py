@@ -41,6 +41,7 @@ CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop", 
 TURN_KS = (1, 5, 10, 25)
 SESSION_KS = (1, 3, 5, 10)
 DEPTH = 50  # ranked turns kept per question (enough to rank 10 sessions)
+TOKENS_PER_WORD = 4 / 3  # English text in a Llama-style tokenizer, roughly: for comparing prompt sizes only
 _DIA = re.compile(r"D(\d+):(\d+)")
 
 
@@ -218,6 +219,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows: dict[str, dict[int, list[dict[str, float]]]] = {n: {c: [] for c in CATEGORIES} for n in
                                                           ("secondme", "bm25", "dense", "naive_rrf")}
     latencies: list[float] = []
+    prompt_memories: list[int] = []
+    prompt_tokens: list[float] = []
     dropped = questions_without_evidence = 0
     ingest_seconds = 0.0
     turns = ingested = 0
@@ -251,6 +254,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t1 = time.perf_counter()
             hits = app.memory.recall(question, k=DEPTH, reference_time=now)
             latencies.append(time.perf_counter() - t1)
+            # What the chat prompt would carry: the first recall_k hits (it quotes those), in approximate tokens.
+            prompt_hits = hits[:app.settings.recall_k]
+            prompt_memories.append(len(prompt_hits))
+            prompt_tokens.append(sum(len(h.memory.text.split()) for h in prompt_hits) * TOKENS_PER_WORD)
             ours = list(dict.fromkeys(d for d in (dia_of_memory(h.memory.id) for h in hits) if d))
             vector = embedder.embed([question])[0]
             dense_all = [memory_to_dia[i] for i, _ in app.vector_index.query(vector, 200) if i in memory_to_dia]
@@ -270,6 +277,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                               "ingest_turns_per_s": round(ingested / ingest_seconds, 1) if ingest_seconds else None,
                               "recall_p50_ms": round(1000 * percentile(latencies, 0.5), 1),
                               "recall_p95_ms": round(1000 * percentile(latencies, 0.95), 1),
+                              "prompt_memories_per_question": round(sum(prompt_memories) / len(prompt_memories), 2),
+                              "prompt_memory_tokens_per_question": round(sum(prompt_tokens) / len(prompt_tokens), 1),
                               "with_extraction": bool(args.with_extraction),
                               "citations_corrected": sum(1 for c, _ in corrected if c < len(samples))}
     for name, per_cat in rows.items():

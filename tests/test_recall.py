@@ -274,3 +274,19 @@ def test_recall_reads_beside_a_writer_instead_of_waiting_for_it(app):
         writer.join()
     with app.db.session() as s:
         assert s.query(Memory).count() == 2
+
+
+def test_the_relevance_floor_leaves_unrelated_memories_out_and_weaker_matches_can_be_shown(app):
+    """'Am I allergic to anything?' must not bring back the Wi-Fi password just because it is the nearest."""
+    wifi = app.memory.remember("The Wi-Fi password at home is daisy77")
+    sister = app.memory.remember("My sister Ana is a nurse in Porto")
+    app.memory.remember("I bought a blue bike last spring")
+    assert app.memory.recall("Am I allergic to anything?") == []
+    weaker = app.memory.recall("Am I allergic to anything?", include_weak=True)
+    assert {h.memory.id for h in weaker} >= {wifi.id, sister.id}
+    assert all(h.breakdown.get("below_floor") == 1.0 for h in weaker)
+    # A word of the question, or a close enough meaning, passes the floor.
+    assert [h.memory.id for h in app.memory.recall("what does my sister do")][:1] == [sister.id]
+    assert wifi.id in [h.memory.id for h in app.memory.recall("wireless network passphrase")]
+    app.settings.recall_min_similarity = -1.0  # the floor off: the nearest memory comes back whatever it is
+    assert app.memory.recall("Am I allergic to anything?")

@@ -60,6 +60,8 @@ class SearchTab(QWidget):
             d.setCalendarPopup(True)
             d.setDisplayFormat("yyyy-MM-dd")
         self.pinned = QCheckBox("pinned only")
+        self.weaker = QCheckBox("show weaker matches")
+        self.weaker.setToolTip("Also list memories that share no word with the search and are only loosely similar")
         for label, w in (("kind", self.kind), ("status", self.status), ("source", self.source)):
             row.addWidget(QLabel(label))
             row.addWidget(w)
@@ -71,6 +73,7 @@ class SearchTab(QWidget):
         dates.addWidget(QLabel("to"))
         dates.addWidget(self.date_to)
         dates.addWidget(self.pinned)
+        dates.addWidget(self.weaker)
         dates.addStretch(1)
         layout.addLayout(dates)
         self.table = MemoryTable()
@@ -86,7 +89,7 @@ class SearchTab(QWidget):
         self.query.textChanged.connect(lambda _t: self.timer.start())
         for box in (self.kind, self.status, self.source):
             box.currentTextChanged.connect(lambda _t: self.refresh())
-        for check in (self.use_dates, self.pinned):
+        for check in (self.use_dates, self.pinned, self.weaker):
             check.toggled.connect(lambda _b: self.refresh())
         for d in (self.date_from, self.date_to):
             d.dateChanged.connect(lambda _d: self.use_dates.isChecked() and self.refresh())
@@ -101,7 +104,7 @@ class SearchTab(QWidget):
                             source=pick(self.source),
                             date_from=self.date_from.date().toPython() if dates else None,
                             date_to=self.date_to.date().toPython() if dates else None,
-                            pinned_only=self.pinned.isChecked())
+                            pinned_only=self.pinned.isChecked(), include_weak=self.weaker.isChecked())
 
     def refresh(self) -> None:
         flt = self.current_filter()

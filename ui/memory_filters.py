@@ -21,6 +21,7 @@ class MemoryFilter:
     date_from: date | None = None
     date_to: date | None = None
     pinned_only: bool = False
+    include_weak: bool = False  # "show weaker matches": also what falls under recall's relevance floor
 
     def matches(self, record) -> bool:
         if self.kind and record.kind != self.kind:
@@ -45,7 +46,8 @@ def find_memories(memory, flt: MemoryFilter) -> list:
     """Records for the browser, best match first for a search, newest first otherwise. Runs off the main thread."""
     if flt.query.strip():
         statuses = (flt.status,) if flt.status else VISIBLE_STATUSES
-        hits = memory.recall(flt.query, k=SEARCH_POOL, statuses=statuses, kinds=(flt.kind,) if flt.kind else None)
+        hits = memory.recall(flt.query, k=SEARCH_POOL, statuses=statuses, kinds=(flt.kind,) if flt.kind else None,
+                             include_weak=flt.include_weak)
         records = [h.memory for h in hits]
     else:
         records = memory.list(kind=flt.kind, status=flt.status, limit=LIST_LIMIT)

@@ -63,7 +63,12 @@ class Recaller:
 
     def recall(self, query: str, k: int | None = None, statuses: Sequence[str] = DEFAULT_STATUSES,
                kinds: Sequence[str] | None = None, *, reference_time: datetime | None = None,
-               time_range: TimeRange | None = None, history: bool = False) -> list[RecallHit]:
+               time_range: TimeRange | None = None, history: bool = False,
+               include_weak: bool = False) -> list[RecallHit]:
+        """The k memories that best answer `query`. Below the relevance floor (no word of the question in it,
+        dense similarity under settings.recall_min_similarity, and not next to a turn that passes) a memory is
+        left out, so an unrelated question gets nothing rather than whatever is nearest; `include_weak` keeps
+        those too, marked `below_floor` in their breakdown ("show weaker matches")."""
         query = clean_text(query, self.settings.max_text_bytes, what="query")
         k = self.settings.recall_k if k is None else k
         if k < 1:
@@ -80,11 +85,11 @@ class Recaller:
             time_range = find_time_range(query, reference)
         if time_range is not None and time_range.event:
             time_range = self._resolve_event(time_range, statuses, kinds, reference)
-        return self._recall(query, k, statuses, kinds, reference, time_range)
+        return self._recall(query, k, statuses, kinds, reference, time_range, include_weak)
 
     # -- the pipeline ----------------------------------------------------------------------------
     def _recall(self, query: str, k: int, statuses: tuple[str, ...], kinds: tuple[str, ...] | None,
-                reference: datetime, time_range: TimeRange | None) -> list[RecallHit]:
+                reference: datetime, time_range: TimeRange | None, include_weak: bool = True) -> list[RecallHit]:
         st = self.settings
         pool = max(st.recall_pool, k)
         # Dense retrieval (embed the question, then ask Chroma) runs on a worker thread while SQLite runs the
@@ -159,6 +164,16 @@ class Recaller:
                         "speaker_factor": speaker_factor, "recency": rec,
                         "retention": ret, "rerank_factor": factor}
 
+        # The floor: what some retriever found on its own merits (a word of the question, a period asked about,
+        # a close enough embedding), and the turns next to those.
+        supported = ({i for name in ("keyword", "in_range", "expanded") for i in rankings.get(name, ())}
+                     | {i for i, sim in dense if sim >= st.recall_min_similarity})
+        supported |= {j for i in list(supported) for j in neighbours.get(i, ())}
+        if include_weak:
+            for i in final.keys() - supported:
+                parts[i]["below_floor"] = 1.0
+        else:
+            final = {i: v for i, v in final.items() if i in supported}
         order = sorted(final, key=lambda i: (-final[i], i))
         # Diversify only the head: that is what a reader (or the prompt) sees, and it keeps MMR cheap.
         head = order[:min(max(2 * k, 20), MMR_HEAD)]
