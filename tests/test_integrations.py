@@ -107,7 +107,7 @@ def test_the_import_and_export_commands(tmp_path):
     bad = run_cli("import", "chatgpt", str(tmp_path / "missing.json"))
     assert bad.returncode == 2 and bad.stderr.decode().startswith("error: File not found")
     unknown = run_cli("import", "evernote", str(vault))
-    assert unknown.returncode == 2 and b"available: chatgpt, json, obsidian" in unknown.stderr
+    assert unknown.returncode == 2 and b"available: chatgpt, claude, json, obsidian" in unknown.stderr
 
 
 def test_an_import_reports_progress_batch_by_batch(app, tmp_path):

@@ -14,14 +14,17 @@ import numpy as np
 _I = re.IGNORECASE
 
 # Each rule: (name, pattern, strong). A strong rule quarantines on its own; a weak one only feeds the classifier.
+# A line starting "Assistant:" is no claim to be the system: transcripts, scripts and secondme's own episodes are
+# written that way (issue 17); only a bracketed [assistant] / <assistant> tag, a chat-template marker, counts.
 RULES: tuple[tuple[str, re.Pattern[str], bool], ...] = (
     ("overrides earlier instructions", re.compile(
         r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.\n]{0,40}\b(previous|prior|above|earlier|preceding|"
         r"all|any|your|the)\b[^.\n]{0,30}\b(instructions?|prompts?|rules|directions|guidelines|tasks?|context)\b", _I),
      True),
     ("claims to come from the system or developer", re.compile(
-        r"(^|\n)\s*[\[<(#]*\s*(system|developer|admin(istrator)?|assistant|openai|anthropic)\s*(message|prompt|note|"
-        r"override)?\s*[\]>):]|<\|?(im_start|system)\|?>|\b(message|note|instruction|update)s? from (the )?"
+        r"(^|\n)\s*[\[<(#]*\s*(system|developer|admin(istrator)?|openai|anthropic)\s*(message|prompt|note|"
+        r"override)?\s*[\]>):]|(^|\n)\s*[\[<]\s*assistant\s*[\]>]|<\|?(im_start|system)\|?>|"
+        r"\b(message|note|instruction|update)s? from (the )?"
         r"(system|developer|admin|openai|anthropic|your creators?)\b|"
         r"\bas (the|your) (system|developer|administrator)\b",
         _I), True),

@@ -100,8 +100,8 @@ class PoisoningGuard:
                 judged.append((role, text, min(trust, ROLE_TRUST.get(role, trust))))
         if judged:
             for (role, _, _), verdict in zip(judged, self.judge([t for _, t, _ in judged], [x for _, _, x in judged])):
-                verdicts.append(replace(verdict, reason=f"{role} turn: {verdict.reason}") if verdict.reason
-                                else verdict)
+                reason = "; ".join(f"{role} turn: {part}" for part in verdict.reason.split("; ") if part)
+                verdicts.append(replace(verdict, reason=reason))
         held = [v for v in verdicts if v.decision == Decision.QUARANTINE]
         score = max((v.score for v in verdicts), default=0.0)
         if held:

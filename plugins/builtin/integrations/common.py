@@ -285,7 +285,8 @@ def quarantine_reasons(context: PluginContext, records: list[MemoryRecord]) -> l
     from plugins.builtin.poisoning import PoisoningGuard
 
     guard = PoisoningGuard()
-    guard.startup(context)
+    if callable(getattr(context, "embed", None)):  # else the guard loads the default embedder itself
+        guard.startup(context)
     out = []
     for m in records:
         verdict = guard.check_memory(Candidate(text=m.text, kind=m.kind, source=Source.parse(m.source),
