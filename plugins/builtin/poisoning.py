@@ -5,8 +5,13 @@ trigger phrase) quarantine on their own. Everything else is scored by a logistic
 MiniLM sentence embedding plus hand features (plugins/builtin/poison_features.py), trained at build time by
 benchmarks/train_poisoning.py; its weights ship as poisoning_model.npz. The threshold follows trust:
 0.5 + 0.2 * trust, so an imported document (0.6) needs a score of 0.62 and another app through the API (0.5) 0.6.
-The user's own channel (source "user") gets the strong rules only: see check_memory. `secondme check` and
-benchmarks/poisoning.py report the classifier at each trust level, the user's (0.7) included, for comparison.
+The user's own channel (source "user") gets the strong rules only: see check_memory.
+Every check reads the text as given and normalised (poison_features.normalise: NFKC, invisible and bidi characters
+out, combining marks folded, look-alike letters mapped, letter-spaced words joined) and judges decoded base64 and
+rot13 too; the strong rules cover English, French, German, Spanish, Portuguese, Italian and Chinese, on every
+channel. So trust only moves the classifier's threshold: api <= document <= user in leniency, never the reverse.
+`secondme check` and benchmarks/poisoning.py report the classifier at each trust level, the user's (0.7) included,
+for comparison.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ import numpy as np
 
 from plugins.api import Candidate, Decision, PluginContext, Verdict, hookimpl
 from plugins.builtin.framing import unframe
-from plugins.builtin.poison_features import HAND_FEATURES, feature_matrix, rule_hits
+from plugins.builtin.poison_features import (
+    HAND_FEATURES,
+    feature_matrix,
+    is_obfuscated,
+    normalise,
+    rule_hits,
+    strong_hits,
+)
 from storage.enums import Source
 
 MODEL_PATH = Path(__file__).with_name("poisoning_model.npz")
@@ -81,7 +93,7 @@ class PoisoningGuard:
         a chat's normal content, and the classifier flags many ordinary requests and much non-English text
         (deepset's benign prompts, German in its training data). Only the strong rules apply to it; documents,
         other apps (api), plugins and the assistant's own words get the classifier too."""
-        strong = [name for text in texts for name, is_strong in rule_hits(text) if is_strong]
+        strong = [name for text in texts for name in strong_hits(text)]
         if strong:
             reasons = dict.fromkeys(f"{prefix}text {name}" for name in strong)
             return Verdict(Decision.QUARANTINE, "; ".join(reasons), confidence=0.9)
@@ -114,14 +126,21 @@ class PoisoningGuard:
         if embeddings is None:
             embeddings = self.embed(texts)
         scores = self.classifier.scores(texts, embeddings)
+        normals = [normalise(t) for t in texts]
+        # Obfuscated text (invisible characters, look-alikes, letter spacing, encodings) is also scored as it reads
+        # once normalised; the higher score counts.
+        hidden = [i for i, (t, n) in enumerate(zip(texts, normals)) if is_obfuscated(t, n)]
+        if hidden:
+            again = self.classifier.scores([normals[i] for i in hidden], self.embed([normals[i] for i in hidden]))
+            for i, score in zip(hidden, again):
+                scores[i] = max(scores[i], score)
         out = []
-        for text, trust, score in zip(texts, trusts, scores):
-            hits = rule_hits(text)
-            strong = [name for name, is_strong in hits if is_strong]
+        for text, normal, trust, score in zip(texts, normals, trusts, scores):
+            strong = strong_hits(text)
             threshold = threshold_for(trust)
             reasons = [f"text {name}" for name in strong]
             if score >= threshold:
-                weak = [name for name, is_strong in hits if not is_strong]
+                weak = [name for name, is_strong in rule_hits(normal) if not is_strong]
                 reasons.append(f"classifier score {score:.2f} >= {threshold:.2f} for trust {trust:.2f}"
                                + (f" ({', '.join(weak)})" if weak else ""))
             if reasons:
