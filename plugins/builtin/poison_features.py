@@ -173,8 +173,19 @@ def decoded_spans(text: str) -> list[str]:
 
 def is_obfuscated(text: str, normal: str) -> bool:
     """Did normalising change more than case and ordinary accents? Then the classifier scores the normal form too."""
-    plain = fold_marks(unicodedata.normalize("NFKC", text))
-    return plain != normal or bool(_BASE64.search(text))
+    composed = unicodedata.normalize("NFKC", text)
+    if any(unicodedata.combining(c) for c in composed):  # marks no letter takes in writing: s̶t̶r̶u̶c̶k̶ text
+        return True
+    return fold_marks(composed) != normal or bool(_BASE64.search(text))
+
+
+def hidden_views(text: str) -> list[str]:
+    """What the classifier also scores for an obfuscated text: its normal form and its decoded base64 spans."""
+    normal = normalise(text)
+    decoded = decoded_spans(normal)
+    if _ASCII_LETTER.search(normal):
+        decoded = decoded[:-1]  # its rot13 reading: gibberish for most texts, so for the rules only
+    return [normal] + [normalise(d) for d in decoded if d.strip()]
 
 
 # Strong rules in the other languages the guard covers (matched on the normal form, lower-cased, accents folded):

@@ -30,6 +30,7 @@ from plugins.builtin.framing import unframe
 from plugins.builtin.poison_features import (
     HAND_FEATURES,
     feature_matrix,
+    hidden_views,
     is_obfuscated,
     normalise,
     rule_hits,
@@ -131,8 +132,9 @@ class PoisoningGuard:
         # once normalised; the higher score counts.
         hidden = [i for i, (t, n) in enumerate(zip(texts, normals)) if is_obfuscated(t, n)]
         if hidden:
-            again = self.classifier.scores([normals[i] for i in hidden], self.embed([normals[i] for i in hidden]))
-            for i, score in zip(hidden, again):
+            views = [(i, view) for i in hidden for view in hidden_views(texts[i])]
+            again = self.classifier.scores([v for _, v in views], self.embed([v for _, v in views]))
+            for (i, _), score in zip(views, again):
                 scores[i] = max(scores[i], score)
         out = []
         for text, normal, trust, score in zip(texts, normals, trusts, scores):
