@@ -60,6 +60,10 @@ class MemoryAccess(Protocol):
     def list(self, kind: str | None = None, status: str | None = "active", limit: int = 50,
              offset: int = 0) -> list[MemoryRecord]: ...
 
+    # Archive a memory (out of default recall, restorable, ledgered): how a re-import retires a note that was
+    # changed or deleted at its source. Added in 0.2.
+    def forget(self, memory_id: int, reason: str = "forgotten") -> MemoryRecord: ...
+
 
 @dataclass(frozen=True)
 class PluginContext:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+
+from assistant.imports import run_import
+from ui.import_report import ImportReportDialog, status_line
 
 # Importers that read a folder; every other importer reads one file.
 FOLDER_IMPORTERS = {"obsidian"}
@@ -17,16 +20,19 @@ def importers(ctx) -> dict[str, str]:
             if kind == "import"}
 
 
-def start_import(ctx, name: str, path: Path) -> None:
-    """Import in the background; the status bar counts the items written."""
+def start_import(ctx, name: str, path: Path, mine: bool = False, parent: QWidget | None = None) -> None:
+    """Import in the background; the status bar counts the items written, then sums up the report. With a
+    `parent` (the menu's import), the full report opens in a window of its own."""
     app = ctx.app
 
     def done(report) -> None:
-        skipped = f", {len(report.skipped)} skipped" if report.skipped else ""
-        ctx.events.status.emit(f"Imported {report.stored} memories from {Path(path).name}{skipped}.")
+        ctx.events.status.emit(status_line(report, Path(path).name))
         ctx.events.memories_changed.emit()
+        if parent is not None:
+            dialog = ImportReportDialog(report, Path(path).name, parent)
+            dialog.show()
 
-    ctx.tasks.run(lambda progress: app.plugins.run_integration("import", name, path, progress=progress),
+    ctx.tasks.run(lambda progress: run_import(app.plugins, name, path, progress=progress, mine=mine),
                   done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
                   activity=f"Importing {Path(path).name}…")
 
@@ -56,5 +62,11 @@ def ask_and_import(ctx, parent: QWidget) -> None:
         chosen = QFileDialog.getExistingDirectory(parent, f"Choose the {name} folder", str(Path.home()))
     else:
         chosen, _ = QFileDialog.getOpenFileName(parent, f"Choose the {name} file", str(Path.home()))
-    if chosen:
-        start_import(ctx, name, Path(chosen))
+    if not chosen:
+        return
+    mine = QMessageBox.question(
+        parent, "Import", "Did you write these yourself (your own notes or chats)?\n\nYour own are checked as "
+        "what you tell secondme; anything else is checked as a document from outside.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No) == QMessageBox.StandardButton.Yes
+    start_import(ctx, name, Path(chosen), mine=mine, parent=parent)

@@ -95,18 +95,30 @@ def check(
 
 @app.command("import")
 def import_(
-    kind: str = typer.Argument(..., help="obsidian (a folder of notes), chatgpt (conversations.json) or json."),
+    kind: str = typer.Argument(..., help="obsidian (a folder of notes), chatgpt or claude (conversations.json) "
+                                         "or json (secondme's export)."),
     path: Path = typer.Argument(..., help="The folder or file to import."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
+    mine: bool = typer.Option(False, "--mine", help="These are my own notes or chats: store them as mine (the "
+                                                    "user's channel and its rules) rather than as a document."),
 ) -> None:
-    """Import notes or chat history as document memories (each passes the write-path checks)."""
-    report = get_app().plugins.run_integration("import", kind, path)
+    """Import notes or chat history (each memory passes the write-path checks) and print what happened:
+    stored, quarantined (with the top reasons), duplicates, skipped (with why)."""
+    from assistant.imports import report_json, report_lines, run_import
+
+    report = run_import(get_app().plugins, kind, path, mine=mine)
     if as_json:
-        print_json(report.to_json())
+        print_json(report_json(report))
         return
-    typer.echo(f"Imported {report.stored} memories from {path}.")
-    for line in report.skipped:
+    typer.echo(f"Imported {report_json(report)['stored']} memories from {path}" + (" as your own" if mine else "")
+               + ".")
+    for line in report_lines(report):
+        typer.echo(f"  {line}")
+    skipped = getattr(report, "skipped", [])
+    for line in skipped[:20]:
         typer.echo(f"skipped {line}", err=True)
+    if len(skipped) > 20:
+        typer.echo(f"... and {len(skipped) - 20} more skipped (see --json)", err=True)
 
 
 @app.command("export")
