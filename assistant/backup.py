@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage.db import connect, driver, file_state, zero_file
+from storage.backup_files import export_database, inspect_backup, key_sql, passphrase_pragma
+from storage.db import connect, zero_file
 from storage.errors import UserError
 from storage.timeutil import utcnow
 
@@ -61,7 +61,7 @@ def backup(app: App, dest: Path, passphrase: str | None = None, force: bool = Fa
     key = app.db.key
     try:
         if passphrase:
-            _export(app.db.path, _key_sql(key) if key else None, tmp, passphrase_pragma(passphrase))
+            export_database(app.db.path, key_sql(key) if key else None, tmp, passphrase_pragma(passphrase))
         else:
             src = app.db.raw_connection()
             dst = connect(tmp, key)
@@ -82,39 +82,9 @@ def backup(app: App, dest: Path, passphrase: str | None = None, force: bool = Fa
         tmp.unlink(missing_ok=True)
         raise
     _register(app, dest)
-    memories = _inspect(dest, key if not passphrase else None, passphrase)["memories"]
+    memories = inspect_backup(dest, key if not passphrase else None, passphrase)["memories"]
     return BackupResult(dest, dest.stat().st_size, memories,
                         "passphrase" if passphrase else ("data key" if key else "nothing"))
-
-
-def passphrase_pragma(passphrase: str) -> str:
-    return "'" + passphrase.replace("'", "''") + "'"
-
-
-def _key_sql(key: bytes | None) -> str:
-    return f"\"x'{key.hex()}'\"" if key else "''"
-
-
-def _export(src_path: Path, src_key_sql: str | None, dest: Path, dest_key_sql: str) -> None:
-    """Copy a database into a new file under another key (SQLCipher's sqlcipher_export, in one read transaction).
-
-    A key of '' writes a plain SQLite file; src_key_sql None reads a plain one.
-    """
-    dest.unlink(missing_ok=True)
-    con = driver(True).connect(str(src_path), isolation_level=None)
-    try:
-        con.execute("PRAGMA cipher_log_level = NONE")
-        if src_key_sql:
-            con.execute(f"PRAGMA key = {src_key_sql}")
-        con.execute(f"ATTACH DATABASE ? AS target KEY {dest_key_sql}", (str(dest),))
-        con.execute("BEGIN")
-        version = con.execute("PRAGMA main.user_version").fetchone()[0]
-        con.execute("SELECT sqlcipher_export('target')")
-        con.execute(f"PRAGMA target.user_version = {int(version)}")
-        con.execute("COMMIT")
-        con.execute("DETACH DATABASE target")
-    finally:
-        con.close()
 
 
 def _register(app: App, path: Path) -> None:
@@ -136,82 +106,6 @@ def list_backups(app: App) -> list[str]:
 
 
 # -- restore ------------------------------------------------------------------------------------------
-def _open_backup(path: Path, data_key: bytes | None, passphrase: str | None):
-    """A connection to the backup and the key SQL that unlocked it; a clear error when nothing does."""
-    if path.is_dir():
-        raise UserError(f"{path} is a folder; give the backup file inside it.")
-    try:
-        state = file_state(path)
-    except OSError as exc:
-        raise UserError(f"Cannot read {path} ({exc.strerror}); check its permissions.") from None
-    if state == "missing":
-        raise UserError(f"No backup at {path}; give the path of a file made by `secondme backup`.")
-    if state == "empty":
-        raise UserError(f"{path} is empty; it is not a secondme backup.")
-    attempts: list[str | None] = []
-    if state == "plain":
-        attempts = [None]
-    else:
-        if passphrase:
-            attempts.append(passphrase_pragma(passphrase))
-        if data_key:
-            attempts.append(_key_sql(data_key))
-    for key_sql in attempts:
-        con = driver(True).connect(str(path))
-        con.execute("PRAGMA cipher_log_level = NONE")
-        if key_sql:
-            con.execute(f"PRAGMA key = {key_sql}")
-        try:
-            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            return con, key_sql
-        except Exception:
-            con.close()
-    hint = "give the passphrase it was made with (--passphrase)" if not passphrase else "check the passphrase"
-    raise UserError(f"Cannot read {path}: it is not a SQLite file, or it is encrypted with another key; {hint}.")
-
-
-def _inspect(path: Path, data_key: bytes | None, passphrase: str | None) -> dict:
-    con, key_sql = _open_backup(path, data_key, passphrase)
-    try:
-        return _validate(con, path) | {"key_sql": key_sql}
-    finally:
-        con.close()
-
-
-def _validate(con, path: Path) -> dict:
-    from alembic.script import ScriptDirectory
-
-    from storage.db import MIGRATIONS_DIR
-
-    try:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    except Exception:
-        raise UserError(f"{path} is not a SQLite database; give a file made by `secondme backup`.") from None
-    if not {"memories", "alembic_version", "memory_events"} <= tables:
-        raise UserError(f"{path} is a SQLite database but not a secondme backup (no memories table).")
-    try:
-        check = [str(r[0]) for r in con.execute("PRAGMA integrity_check").fetchall()]
-    except (sqlite3.DatabaseError, driver(True).DatabaseError) as exc:  # SQLCipher stops at a page whose HMAC fails
-        check = [str(exc)]
-    if check != ["ok"]:
-        raise UserError(f"{path} is damaged (integrity check: {check[0]}); nothing was changed, use another backup.")
-    revision = con.execute("SELECT version_num FROM alembic_version").fetchone()
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    script = ScriptDirectory.from_config(cfg)
-    try:
-        known = revision is not None and script.get_revision(revision[0]) is not None
-    except Exception:
-        known = False
-    if not known:
-        raise UserError(f"{path} has schema '{revision[0] if revision else None}', which this version of secondme "
-                        "does not know; upgrade secondme to restore it.")
-    memories = con.execute("SELECT count(*) FROM memories WHERE status != 'deleted'").fetchone()[0]
-    return {"memories": memories, "revision": revision[0]}
-
-
 def restore(app: App, src: Path, passphrase: str | None = None, force: bool = False) -> dict:
     """Replace the live database with a backup (after checking it), then rebuild the indexes from it.
 
@@ -220,7 +114,7 @@ def restore(app: App, src: Path, passphrase: str | None = None, force: bool = Fa
     """
     src = Path(src).expanduser()
     key = app.db.key
-    found = _inspect(src, key, passphrase)
+    found = inspect_backup(src, key, passphrase)
     current = app.memory.count()
     if current and not force:
         raise UserError(f"This store holds {current} memories that the restore would replace; "
@@ -233,7 +127,7 @@ def restore(app: App, src: Path, passphrase: str | None = None, force: bool = Fa
     try:
         # Re-key the backup to the live database's key, then copy it in with the backup API: other
         # connections see either the old or the new database, never a half-copied file.
-        _export(src, found["key_sql"], staged, _key_sql(key))
+        export_database(src, found["key_sql"], staged, key_sql(key))
         staged_con = connect(staged, key)
         live = app.db.raw_connection()
         try:

@@ -91,6 +91,17 @@ def test_stop_mid_answer_keeps_a_partial_answer(chat_app):
     stored = chat_app.chat.messages(sid)[-1]
     assert stored.partial and stored.text == result.answer == "".join(got).strip()
     assert "(stopped)" in chat_app.chat.export_session(sid, "markdown")
+    # A stopped answer is no round to remember: no episode, nothing queued for fact extraction.
+    assert chat_app.memory.list(kind="episode") == [] and chat_app.memory.extraction_queue.counts() == {}
+
+
+def test_a_turn_through_another_app_is_remembered_with_that_apps_source_and_trust(chat_app):
+    from storage.enums import Source
+
+    sid = chat_app.chat.new_session().id
+    chat_app.chat.send(sid, "My sister lives in Porto.", source=Source.API)
+    [episode] = chat_app.memory.list(kind="episode")
+    assert (episode.source, episode.trust) == ("api", 0.5)
 
 
 def test_a_model_failure_keeps_the_question_and_says_why(chat_app):

@@ -324,3 +324,12 @@ def test_real_default_model_runs_the_pipeline_and_loses_nothing(app):
             assert f.provenance["extracted_from"] in {e.id for e in episodes}
     queued = app.memory.extraction_queue.jobs()
     assert {j["status"] for j in queued} <= {"done", "pending"} and len(queued) == len(turns)
+
+
+def test_facts_inherit_their_turns_source_and_trust(app):
+    from storage.enums import Source
+
+    app.memory.record_turn(None, "I moved to Oslo. I play the oboe.", "Nice!", [], at=SAID, source=Source.API)
+    app.memory.extraction_queue.run_pending(ScriptedLLM({"facts": [fact("The user plays the oboe.")]}))
+    assert {(f.text, f.source, f.trust) for f in _facts(app)} == {("I moved to Oslo.", "api", 0.5),
+                                                                  ("The user plays the oboe.", "api", 0.5)}
