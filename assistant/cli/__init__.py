@@ -97,6 +97,11 @@ def root(
     raise typer.Exit(launch_gui(quick_recall=quick_recall, screenshot_dir=screenshot, minimized=minimized))
 
 
+def _one_line(message: str) -> str:
+    """Errors are one line even when they quote what the user typed (which may hold line breaks)."""
+    return " ".join(message.splitlines())
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     from assistant.app import storage_error_message
 
@@ -107,7 +112,7 @@ def main(argv: Optional[list[str]] = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -128,7 +133,10 @@ def main(argv: Optional[list[str]] = None) -> None:
         except ImportError:
             pass
         if isinstance(exc, tuple(usage_errors)):
-            exc.show()
+            # One line, like every other error: click's own show() adds a usage block and a hint line.
+            ctx = getattr(exc, "ctx", None)
+            hint = f" See: {ctx.command_path} --help" if ctx is not None else ""
+            typer.echo(f"error: {_one_line(exc.format_message()).rstrip('.')}.{hint}", err=True)
             sys.exit(exc.exit_code)
         message = storage_error_message(exc)
         if message is None:
