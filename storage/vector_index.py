@@ -13,7 +13,10 @@ import storage.offline  # noqa: F401
 import numpy as np
 from filelock import FileLock
 
+from storage import chroma_purge
+
 COLLECTION = "memories"
+REBUILDING = "memories-rebuilding"  # the collection a rebuild fills before it takes COLLECTION's name
 GENERATION_FILE = "secondme-generation"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,6 +32,8 @@ class VectorIndex:
     also keeps two processes from writing Chroma at once, and a process that finds a generation it did not write
     reopens its client before it reads (tens of milliseconds). Within a process one lock orders the calls, so a
     reopen never pulls the client from under another thread.
+
+    Chroma's delete leaves the vectors in its files; delete and clear take them out (storage/chroma_purge.py).
     """
 
     def __init__(self, path: Path, dim: int):
@@ -50,10 +55,19 @@ class VectorIndex:
         self._open_collection()
 
     def _open_collection(self) -> None:
+        names = {c.name for c in self.client.list_collections()}
+        if REBUILDING in names:  # a rebuild was interrupted: keep the whole index, old or new
+            if COLLECTION in names:
+                self.client.delete_collection(REBUILDING)
+            else:
+                self._get_collection(REBUILDING).modify(name=COLLECTION)
+        self.collection = self._get_collection(COLLECTION)
+
+    def _get_collection(self, name: str):
         # We always pass vectors ourselves; with no embedding function configured Chroma would try to
         # download its default model, so give it one that refuses loudly instead.
-        self.collection = self.client.get_or_create_collection(
-            COLLECTION,
+        return self.client.get_or_create_collection(
+            name,
             embedding_function=_RefuseToEmbed(),
             configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
         )
@@ -109,9 +123,41 @@ class VectorIndex:
                 )
 
     def delete(self, ids: Sequence[int]) -> None:
+        """Delete these vectors from the index and from every file Chroma keeps."""
         if ids:
             with self._writing():
                 self.collection.delete(ids=[str(i) for i in ids])
+                self._purge([str(i) for i in ids])
+
+    def _purge(self, ids: list[str]) -> None:
+        """Take deleted vectors out of Chroma's files. The client is closed meanwhile: its in-memory index still
+        holds them and would write them back at its next persist; reopened, it reads the scrubbed files."""
+        self.client.close()
+        try:
+            chroma_purge.purge(self.path, ids, self.dim)
+        except chroma_purge.UnknownSegmentLayout as exc:
+            log.warning("%s; rebuilding the vector index to purge deleted vectors (slow)", exc)
+            self._open()
+            self._rebuild()
+            return
+        self._open()
+
+    def _rebuild(self) -> None:
+        """Copy the kept vectors into a new collection that then takes the index's name, and purge the old one's
+        files: what purge() does in place, through Chroma's API only (about 1.5 ms a vector). A crash midway
+        leaves the old or the new collection whole (see _open_collection)."""
+        kept = sorted(self.ids())
+        vectors = self.vectors(kept)
+        new = self._get_collection(REBUILDING)
+        for start in range(0, len(kept), 4096):
+            chunk = kept[start:start + 4096]
+            new.upsert(ids=[str(i) for i in chunk], embeddings=np.stack([vectors[i] for i in chunk]))
+        self.client.delete_collection(COLLECTION)
+        new.modify(name=COLLECTION)
+        self.client.close()
+        chroma_purge.remove_orphan_segments(self.path)
+        chroma_purge.purge_log(self.path / chroma_purge.SQLITE_FILE, set())
+        self._open()
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """(memory id, cosine similarity), best first."""
@@ -156,7 +202,7 @@ class VectorIndex:
     def clear(self) -> None:
         with self._writing():
             self.client.delete_collection(COLLECTION)
-            self._open_collection()
+            self._purge([])  # Chroma leaves the dropped collection's segment folder on disk
 
 
 class _RefuseToEmbed:
