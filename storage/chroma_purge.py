@@ -75,8 +75,8 @@ def _live_segment_folders(root: Path) -> set[str]:
 
 
 def scrub_hnsw(folder: Path, deleted_ids: set[str], dim: int) -> int:
-    """Overwrite the vector of each flagged element and of each element labelled with a deleted id (its flag
-    may not be persisted yet: Chroma persists every sync_threshold writes and replays its log on open).
+    """Overwrite the vector of each dead element: flagged deleted, or labelled with a deleted id (its flag may not
+    be persisted yet: Chroma persists every sync_threshold writes and replays its log on open).
     Returns how many elements were overwritten."""
     data_file = folder / "data_level0.bin"
     if not data_file.exists() or data_file.stat().st_size == 0:
@@ -92,21 +92,41 @@ def scrub_hnsw(folder: Path, deleted_ids: set[str], dim: int) -> int:
     labels_of_deleted = _labels(folder, deleted_ids)
     elements = np.memmap(data_file, dtype=np.uint8, mode="r+", shape=(file_size // size, size))
     try:
-        flagged = (elements[:, 2] & _DELETE_MARK).astype(bool)
         labels = np.ascontiguousarray(elements[:, label_offset:label_offset + 8]).view("<u8").ravel()
-        # A unit vector that says nothing: a flagged element still routes searches through the graph, and a zero
-        # vector would divide by zero in the cosine space.
-        filler = np.frombuffer(np.full(dim, 1 / math.sqrt(dim), dtype=np.float32).tobytes(), dtype=np.uint8)
-        rows = np.flatnonzero(flagged | np.isin(labels, list(labels_of_deleted)))
-        rows = rows[~(elements[rows, offset_data:label_offset] == filler).all(axis=1)]  # not scrubbed before
-        elements[rows, offset_data:label_offset] = filler
+        dead = (elements[:, 2] & _DELETE_MARK).astype(bool) | np.isin(labels, list(labels_of_deleted))
+        written = 0
+        for row in np.flatnonzero(dead):
+            replacement = _stand_in(elements, row, dead, count, offset_data, label_offset, dim)
+            if not np.array_equal(elements[row, offset_data:label_offset], replacement):  # not done before
+                elements[row, offset_data:label_offset] = replacement
+                written += 1
         elements.flush()
     finally:
         del elements
-    if len(rows):
+    if written:
         with open(data_file, "rb+") as fh:
             os.fsync(fh.fileno())
-    return len(rows)
+    return written
+
+
+def _stand_in(elements: np.ndarray, row: int, dead: np.ndarray, count: int, offset_data: int, label_offset: int,
+              dim: int) -> np.ndarray:
+    """What a dead element's vector becomes: the normalised mean of its live level-0 neighbours' vectors.
+
+    A dead element still routes searches through the graph, so its stand-in should sit where its neighbours are
+    (a constant vector cost 2 to 5 points of recall@10 with 10 % of elements deleted); and the stand-in holds
+    nothing the file does not keep anyway (the element's links and its neighbours' vectors). With no live
+    neighbour, a constant unit vector (a zero vector would divide by zero in the cosine space)."""
+    links = int.from_bytes(bytes(elements[row, 0:2]), "little")  # level-0 link count, then the links (uint32)
+    neighbours = np.frombuffer(bytes(elements[row, 4:4 + 4 * links]), dtype="<u4")
+    neighbours = neighbours[neighbours < count]
+    neighbours = neighbours[~dead[neighbours]]
+    if len(neighbours):
+        mean = elements[neighbours, offset_data:label_offset].view("<f4").astype(np.float64).mean(axis=0)
+        norm = np.linalg.norm(mean)
+        if np.isfinite(norm) and norm > 1e-6:
+            return np.frombuffer((mean / norm).astype("<f4").tobytes(), dtype=np.uint8)
+    return np.frombuffer(np.full(dim, 1 / math.sqrt(dim), dtype="<f4").tobytes(), dtype=np.uint8)
 
 
 def _labels(folder: Path, ids: set[str]) -> set[int]:

@@ -23,7 +23,8 @@ _LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::(\d{1,5}))?"
 FAILED_AUTH_PER_MINUTE = 10
 # A process can connect from any address in 127.0.0.0/8, so failures are also counted across all addresses.
 FAILED_AUTH_ALL_PER_MINUTE = 60
-BODY_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 10.0  # the whole body, from the end of the request head
+HEAD_TIMEOUT_S = 10.0  # the whole request head, from the connection or the previous response
 
 
 def host_is_loopback(value: str) -> bool:
@@ -155,8 +156,6 @@ class Guard:
 
         return wrapped
 
-
-HEAD_TIMEOUT_S = 10.0
 
 
 def head_timeout_protocol(seconds: float = HEAD_TIMEOUT_S):

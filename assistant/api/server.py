@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from assistant.api.guard import BodyTimeout, BodyTooLarge, Guard, head_timeout_protocol, json_error
+from assistant.api.guard import HEAD_TIMEOUT_S, BodyTimeout, BodyTooLarge, Guard, head_timeout_protocol, json_error
 from assistant.api.models import AddMemory, ChatCompletionRequest, SearchMemories, openapi, validation_message
 from storage.errors import NotFound, UserError
 
@@ -108,20 +108,27 @@ def create_api(app, token: str, body_timeout: float | None = None) -> Guard:
                  **({} if body_timeout is None else {"body_timeout": body_timeout}))
 
 
-def run_server(app, token: str, port: int) -> None:
-    """Serve on 127.0.0.1 until interrupted. Loopback only, on purpose: nothing binds another address."""
+def server_config(app, token: str, port: int, head_timeout: float = HEAD_TIMEOUT_S,
+                  body_timeout: float | None = None):
+    """uvicorn's settings for the API. Loopback only, on purpose: nothing binds another address."""
     import uvicorn
 
-    config = uvicorn.Config(
-        create_api(app, token), host="127.0.0.1", port=port, log_level="warning", server_header=False,
+    return uvicorn.Config(
+        create_api(app, token, body_timeout), host="127.0.0.1", port=port, log_level="warning", server_header=False,
         proxy_headers=False,  # the client address is the socket's: a header must not pick its rate-limit bucket
-        http=head_timeout_protocol(),  # drops connections that trickle their request head (slowloris)
+        http=head_timeout_protocol(head_timeout),  # drops connections that trickle their request head (slowloris)
         ws="none",  # no WebSocket routes: refuse upgrades in the server itself
         lifespan="off",
         timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
         h11_max_incomplete_event_size=16 * 1024,  # a request head over 16 KiB is refused
     )
-    uvicorn.Server(config).run()
+
+
+def run_server(app, token: str, port: int) -> None:
+    """Serve on 127.0.0.1 until interrupted."""
+    import uvicorn
+
+    uvicorn.Server(server_config(app, token, port)).run()
 
 
 def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
