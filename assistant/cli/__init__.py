@@ -121,6 +121,9 @@ def main(argv: Optional[list[str]] = None) -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
+    except UnicodeDecodeError as exc:  # an answer to a prompt (passphrase, confirmation) read from stdin
+        typer.echo(f"error: The input is not valid UTF-8 (byte {exc.start}); type or pipe UTF-8 text.", err=True)
+        sys.exit(2)
     except Exception as exc:  # click usage errors and storage failures the user can act on
         import click
 
