@@ -73,7 +73,7 @@ USER = {"role": "user", "content": "hi"}
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": ""}]}, "has no text"),
     ("/v1/memories", {"text": 12}, "non-empty string field 'text'"),
     ("/v1/memories", {"text": "x", "kind": "profile"}, "kind must be"),
-    ("/v1/memories", {"text": "x", "txt": "y"}, "Unknown field 'txt'"),
+    ("/v1/memories", {"text": "x", "txt": "y"}, "Unknown field or parameter 'txt'"),
     ("/v1/memories", b"\xff\xfe{", "not valid JSON"),
     ("/v1/memories", b"", "must be a JSON object"),
 ])
@@ -89,6 +89,7 @@ def test_malformed_bodies_get_a_400_json_error_never_a_500(client, path, body, w
     ({"q": "x", "k": "99999999999999999999999"}, "k must be a whole number between 1 and 50"),
     ({"q": "x", "k": "0"}, "k must be"), ({"q": "x", "k": "two"}, "k must be"),
     ({"k": "3"}, "?q="), ({"q": "   "}, "?q="), ({"q": "x" * 2001}, "?q="),
+    ({"q": "x", "limit": "3"}, "Unknown field or parameter 'limit'"),
 ])
 def test_search_parameters_are_bounded(client, params, words):
     response = client.get("/v1/memories", params=params)

@@ -28,6 +28,7 @@ class AddMemory(BaseModel):
 class SearchMemories(BaseModel):
     """GET /v1/memories query parameters (strings from the URL, so numbers are read from text)."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt parameter (?Q=, ?limit=) is an error, not ignored
     q: StrictStr = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")
     k: int = Field(5, ge=1, le=50)
 
@@ -78,7 +79,7 @@ def validation_message(exc: ValidationError) -> str:
     if first["type"] in ("model_type", "dict_type", "model_attributes_type") and not first["loc"]:
         return "The request body must be a JSON object."
     if first["type"] == "extra_forbidden":
-        return f"Unknown field '{first['loc'][0]}'; see GET /v1/openapi.json for the fields this route takes."
+        return f"Unknown field or parameter '{first['loc'][0]}'; see GET /v1/openapi.json for what this route takes."
     field = str(first["loc"][0]) if first["loc"] else ""
     return FIELD_HELP.get(field, f"{field}: {first['msg']}; see GET /v1/openapi.json.")
 
