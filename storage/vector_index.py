@@ -132,7 +132,15 @@ class VectorIndex:
     def _purge(self, ids: list[str]) -> None:
         """Take deleted vectors out of Chroma's files. The client is closed meanwhile: its in-memory index still
         holds them and would write them back at its next persist; reopened, it reads the scrubbed files."""
+        identifier = self.client._identifier
         self.client.close()
+        if _system_still_open(identifier):
+            # Another client in this process (a second VectorIndex on this folder) shares Chroma's in-memory
+            # index, which would write the vectors back: only Chroma's API can drop them from it.
+            log.info("vector index shared within this process; rebuilding it to purge deleted vectors")
+            self._open()
+            self._rebuild()
+            return
         try:
             chroma_purge.purge(self.path, ids, self.dim)
         except chroma_purge.UnknownSegmentLayout as exc:
@@ -203,6 +211,14 @@ class VectorIndex:
         with self._writing():
             self.client.delete_collection(COLLECTION)
             self._purge([])  # Chroma leaves the dropped collection's segment folder on disk
+
+
+def _system_still_open(identifier: str) -> bool:
+    """Whether Chroma still runs the system (its in-memory index) behind a client just closed: it does while
+    another client in this process uses the same folder."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    return identifier in SharedSystemClient._identifier_to_system
 
 
 class _RefuseToEmbed:

@@ -132,6 +132,21 @@ def test_a_process_that_had_the_vector_in_memory_does_not_write_it_back(tmp_path
     assert files_holding(root, v[9]) == []
 
 
+def test_a_second_index_on_the_folder_in_this_process_does_not_keep_the_vector(tmp_path):
+    root = tmp_path / "vectors"
+    index, other = VectorIndex(root, DIM), VectorIndex(root, DIM)  # one Chroma system behind both
+    v = vectors(PERSIST_EVERY + 10)
+    index.upsert(list(range(1, len(v) + 1)), v)
+    assert other.query(v[3], 1)[0][0] == 4  # the other one has the index in memory too
+    index.delete([4])
+    assert files_holding(root, v[3]) == []
+    more = vectors(PERSIST_EVERY + 10, seed=1)
+    other.upsert(list(range(5000, 5000 + len(more))), more)  # the other one writes until Chroma persists
+    assert files_holding(root, v[3]) == []
+    assert index.count() == other.count() == len(v) - 1 + len(more)
+    assert index.query(v[4], 1)[0][0] == 5 and other.query(more[0], 1)[0][0] == 5000
+
+
 def test_an_hnsw_layout_it_does_not_know_is_purged_by_rebuilding_the_collection(tmp_path, monkeypatch):
     def unknown(folder, *_):
         raise chroma_purge.UnknownSegmentLayout(f"test: pretend {folder.name} is another Chroma's layout")
