@@ -219,3 +219,31 @@ def test_a_body_sent_too_slowly_gets_408_json_and_the_connection_closes(live_ser
             time.sleep(0.2)
         else:
             pytest.fail("the server kept a connection whose body it had given up on")
+
+
+def test_a_request_the_server_cannot_parse_gets_a_json_400(live_server):
+    head, _, body = _request(live_server, b"GARBAGE\r\n\r\n").partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head, head
+    assert "well-formed" in json.loads(body)["error"]["message"]
+
+
+@pytest.mark.parametrize("in_pieces", [False, True])
+def test_a_request_head_over_16_kib_is_refused_with_json(live_server, in_pieces):
+    raw = (f"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+           f"X-Big: {'a' * 20_000}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", live_server), timeout=10) as s:
+        if in_pieces:  # h11 refuses a head still incomplete past the limit
+            for start in range(0, len(raw), 4096):
+                try:
+                    s.sendall(raw[start:start + 4096])
+                except OSError:
+                    break
+                time.sleep(0.05)
+        else:  # a whole head arriving at once is parsed by h11, and refused by Guard
+            s.sendall(raw)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] in (b"400", b"431") and b"application/json" in head, head
+    assert json.loads(body)["error"]["message"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ FAILED_AUTH_PER_MINUTE = 10
 FAILED_AUTH_ALL_PER_MINUTE = 60
 BODY_TIMEOUT_S = 10.0  # the whole body, from the end of the request head
 HEAD_TIMEOUT_S = 10.0  # the whole request head, from the connection or the previous response
+MAX_HEAD_BYTES = 16 * 1024  # h11 enforces this only on a head still incomplete, so Guard checks whole heads too
 
 
 def host_is_loopback(value: str) -> bool:
@@ -106,6 +108,11 @@ class Guard:
 
     def _refusal(self, scope):
         """The error response for a request that must not reach a route, or None."""
+        head_bytes = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + sum(
+            len(k) + len(v) + 4 for k, v in scope["headers"])
+        if head_bytes > MAX_HEAD_BYTES:
+            return json_error(431, f"The request head is over {MAX_HEAD_BYTES // 1024} KiB; send fewer or shorter "
+                                   "headers and a shorter URL.")
         hosts = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"]
         if len(hosts) != 1 or not host_is_loopback(hosts[0]):
             return json_error(421, "This API answers only on 127.0.0.1, localhost or [::1]; call it at one of those.")
@@ -189,6 +196,17 @@ def head_timeout_protocol(seconds: float = HEAD_TIMEOUT_S):
             if self._head_timer is not None:
                 self._head_timer.cancel()
             self._head_timer = asyncio.get_running_loop().call_later(seconds, self._head_deadline)
+
+        def send_400_response(self, msg: str) -> None:
+            # uvicorn answers a request it cannot parse (or a head over the size limit) in plain text; every
+            # answer of this API is JSON.
+            body = json.dumps({"error": {"message": f"{msg.rstrip('.')}; send a well-formed HTTP/1.1 request "
+                                                   "with a head under 16 KiB.", "type": "invalid_request_error"}})
+            head = h11.Response(status_code=400, reason=b"Bad Request",
+                                headers=[(b"content-type", b"application/json"), (b"connection", b"close")])
+            for event in (head, h11.Data(data=body.encode()), h11.EndOfMessage()):
+                self.transport.write(self.conn.send(event))
+            self.transport.close()
 
         def _head_deadline(self) -> None:
             # Their state IDLE: no whole request head since the timer was armed. Our state DONE while theirs is

@@ -26,7 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from assistant.api.guard import HEAD_TIMEOUT_S, BodyTimeout, BodyTooLarge, Guard, head_timeout_protocol, json_error
+from assistant.api.guard import (
+    HEAD_TIMEOUT_S, MAX_HEAD_BYTES, BodyTimeout, BodyTooLarge, Guard, head_timeout_protocol, json_error,
+)
 from assistant.api.models import AddMemory, ChatCompletionRequest, SearchMemories, openapi, validation_message
 from storage.errors import NotFound, UserError
 
@@ -120,7 +122,7 @@ def server_config(app, token: str, port: int, head_timeout: float = HEAD_TIMEOUT
         ws="none",  # no WebSocket routes: refuse upgrades in the server itself
         lifespan="off",
         timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
-        h11_max_incomplete_event_size=16 * 1024,  # a request head over 16 KiB is refused
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,  # a request head over 16 KiB is refused
     )
 
 
