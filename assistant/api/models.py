@@ -90,7 +90,8 @@ def openapi() -> dict[str, Any]:
         [(m, "validation") for m in (AddMemory, ChatCompletionRequest)],
         ref_template="#/components/schemas/{model}")
     components = schemas.get("$defs", {})
-    error = {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    error = {"description": "An error",
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     components["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["message", "type"],
         "properties": {"message": {"type": "string"}, "type": {"type": "string"}}}}}

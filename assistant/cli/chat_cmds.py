@@ -128,7 +128,8 @@ def list_sessions(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @sessions.command("show")
-def show_session(session_id: int = id_argument("The session's id."), as_json: bool = typer.Option(False, "--json")) -> None:
+def show_session(session_id: int = id_argument("The session's id."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Print a session's messages."""
     service = get_app().chat
     if as_json:
@@ -160,7 +161,8 @@ def rename_session(session_id: int = id_argument("The session's id."), title: st
 
 
 @sessions.command("delete")
-def delete_session(session_id: int = id_argument("The session's id."), yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+def delete_session(session_id: int = id_argument("The session's id."),
+                   yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
     """Delete a session's messages for good (memories made from it stay until you delete them)."""
     service = get_app().chat
     info = service.get_session(session_id)

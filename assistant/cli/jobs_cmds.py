@@ -8,7 +8,6 @@ import typer
 
 from assistant.cli import app, get_app, print_json
 from assistant.cli.bounds import limit_option
-from storage.errors import UserError
 
 jobs = typer.Typer(help="Memory upkeep: consolidation, reflection and forgetting.", no_args_is_help=True)
 app.add_typer(jobs, name="jobs")

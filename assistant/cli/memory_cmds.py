@@ -141,7 +141,8 @@ def show_memory(memory_id: int = id_argument("The memory's id."), as_json: bool 
 
 
 @memories.command("pin")
-def pin_memory(memory_id: int = id_argument("The memory's id."), off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
+def pin_memory(memory_id: int = id_argument("The memory's id."),
+               off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
     """Pin a memory: never forgotten by the forgetting job."""
     record = get_app().memory.pin(memory_id, pinned=not off)
     typer.echo(f"#{record.id} {'pinned' if record.pinned else 'unpinned'}.")
@@ -162,7 +163,8 @@ def restore_memory(memory_id: int = id_argument("The memory's id.")) -> None:
 
 
 @memories.command("delete")
-def delete_memory(memory_id: int = id_argument("The memory's id."), yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+def delete_memory(memory_id: int = id_argument("The memory's id."),
+                  yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
     """Delete a memory for good (its text leaves the database and both indexes)."""
     mm = get_app().memory
     mm.get(memory_id)
