@@ -88,12 +88,17 @@ def test_malformed_bodies_get_a_400_json_error_never_a_500(client, path, body, w
 @pytest.mark.parametrize("params, words", [
     ({"q": "x", "k": "99999999999999999999999"}, "k must be a whole number between 1 and 50"),
     ({"q": "x", "k": "0"}, "k must be"), ({"q": "x", "k": "two"}, "k must be"),
-    ({"k": "3"}, "?q="), ({"q": "   "}, "?q="), ({"q": "x" * 2001}, "?q="),
+    ({"k": "3"}, "?q="), ({"q": "   "}, "?q="), ({"q": "x" * 1001}, "?q="),
     ({"q": "x", "limit": "3"}, "Unknown field or parameter 'limit'"),
 ])
 def test_search_parameters_are_bounded(client, params, words):
     response = client.get("/v1/memories", params=params)
     assert response.status_code == 400 and words in response.json()["error"]["message"]
+
+
+def test_the_longest_query_fits_in_the_request_head_limit(client):
+    response = client.get("/v1/memories", params={"q": "\U0001F600" * 1000, "k": 50})  # 12 bytes each, encoded
+    assert response.status_code == 200, response.text
 
 
 def test_every_error_answer_is_json(api_app, monkeypatch):
