@@ -16,19 +16,31 @@ from datetime import UTC, datetime, timedelta
 from storage.errors import UserError
 from storage.timeutil import as_utc, utcnow
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+
 
 def parse_when(text: str, relative_to: datetime | None = None) -> datetime:
-    """Parse an absolute or relative date ("2023-05-08 13:56", "8 May 2023", "yesterday") as UTC."""
+    """Parse an absolute or relative date ("2023-05-08 13:56", "8 May 2023", "yesterday") as UTC.
+
+    Only the years 1900 to 2200 are accepted: nothing a person remembers lies outside them, and datetimes near
+    year 1 or 9999 overflow as soon as a time zone or a "3 weeks ago" window is applied to them.
+    """
     import dateparser
 
     base = relative_to or utcnow()
-    parsed = dateparser.parse(
-        text.strip(),
-        settings={"RELATIVE_BASE": base.replace(tzinfo=None), "RETURN_AS_TIMEZONE_AWARE": False,
-                  "PREFER_DATES_FROM": "past"},
-    )
+    try:
+        parsed = dateparser.parse(
+            text.strip(),
+            settings={"RELATIVE_BASE": base.replace(tzinfo=None), "RETURN_AS_TIMEZONE_AWARE": False,
+                      "PREFER_DATES_FROM": "past"},
+        )
+    except (ValueError, OverflowError):  # dateparser raises these on some out-of-range numbers
+        parsed = None
     if parsed is None:
         raise UserError(f"Cannot understand the date '{text}'; try a form like 2023-05-08 or '8 May 2023 13:56'.")
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise UserError(f"The date '{text}' is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}; "
+                        "give a date between them.")
     return as_utc(parsed)
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Sequence, TypeVar
-
-import storage.offline  # noqa: F401
+from typing import Any, TypeVar
 
 import numpy as np
 from filelock import FileLock
 
+import storage.offline  # noqa: F401
+from storage import chroma_purge
+
 COLLECTION = "memories"
+REBUILDING = "memories-rebuilding"  # the collection a rebuild fills before it takes COLLECTION's name
 GENERATION_FILE = "secondme-generation"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,13 +32,16 @@ class VectorIndex:
     also keeps two processes from writing Chroma at once, and a process that finds a generation it did not write
     reopens its client before it reads (tens of milliseconds). Within a process one lock orders the calls, so a
     reopen never pulls the client from under another thread.
+
+    Chroma's delete leaves the vectors in its files; delete and clear take them out (storage/chroma_purge.py).
     """
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = threading.RLock()
         # Chroma opens on first use (about a second at 100k vectors): commands that never search stay quick.
-        self.client = None
+        self.client: Any = None  # chromadb's ClientAPI, once open
+        self.collection: Any = None
         self._generation_file = self.path / GENERATION_FILE
         self._file_lock: FileLock | None = None
         self._seen = -1
@@ -66,10 +72,19 @@ class VectorIndex:
         self._open_collection()
 
     def _open_collection(self) -> None:
+        names = {c.name for c in self.client.list_collections()}
+        if REBUILDING in names:  # a rebuild was interrupted: keep the whole index, old or new
+            if COLLECTION in names:
+                self.client.delete_collection(REBUILDING)
+            else:
+                self._get_collection(REBUILDING).modify(name=COLLECTION)
+        self.collection = self._get_collection(COLLECTION)
+
+    def _get_collection(self, name: str) -> Any:
         # We always pass vectors ourselves; with no embedding function configured Chroma would try to
         # download its default model, so give it one that refuses loudly instead.
-        self.collection = self.client.get_or_create_collection(
-            COLLECTION,
+        return self.client.get_or_create_collection(
+            name,
             embedding_function=_RefuseToEmbed(),
             configuration={"hnsw": {"space": "cosine", "ef_search": 100}},
         )
@@ -105,6 +120,7 @@ class VectorIndex:
     def _writing(self) -> Iterator[None]:
         with self._lock:
             self._ensure_open()
+        assert self._file_lock is not None  # made by _ensure_open
         with self._lock, self._file_lock:
             current = self._generation()
             if current != self._seen:
@@ -128,9 +144,49 @@ class VectorIndex:
                 )
 
     def delete(self, ids: Sequence[int]) -> None:
+        """Delete these vectors from the index and from every file Chroma keeps."""
         if ids:
             with self._writing():
                 self.collection.delete(ids=[str(i) for i in ids])
+                self._purge([str(i) for i in ids])
+
+    def _purge(self, ids: list[str]) -> None:
+        """Take deleted vectors out of Chroma's files. The client is closed meanwhile: its in-memory index still
+        holds them and would write them back at its next persist; reopened, it reads the scrubbed files."""
+        identifier = self.client._identifier
+        self.client.close()
+        if _system_still_open(identifier):
+            # Another client in this process (a second VectorIndex on this folder) shares Chroma's in-memory
+            # index, which would write the vectors back: only Chroma's API can drop them from it.
+            log.info("vector index shared within this process; rebuilding it to purge deleted vectors")
+            self._open()
+            self._rebuild()
+            return
+        try:
+            chroma_purge.purge(self.path, ids)
+        except chroma_purge.UnknownSegmentLayout as exc:
+            log.warning("%s; rebuilding the vector index to purge deleted vectors (slow)", exc)
+            self._open()
+            self._rebuild()
+            return
+        self._open()
+
+    def _rebuild(self) -> None:
+        """Copy the kept vectors into a new collection that then takes the index's name, and purge the old one's
+        files: what purge() does in place, through Chroma's API only (about 1.5 ms a vector). A crash midway
+        leaves the old or the new collection whole (see _open_collection)."""
+        kept = sorted(self.ids())
+        vectors = self.vectors(kept)
+        new = self._get_collection(REBUILDING)
+        for start in range(0, len(kept), 4096):
+            chunk = kept[start:start + 4096]
+            new.upsert(ids=[str(i) for i in chunk], embeddings=np.stack([vectors[i] for i in chunk]))
+        self.client.delete_collection(COLLECTION)
+        new.modify(name=COLLECTION)
+        self.client.close()
+        chroma_purge.remove_orphan_segments(self.path)
+        chroma_purge.purge_log(self.path / chroma_purge.SQLITE_FILE, set())
+        self._open()
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
         """(memory id, cosine similarity), best first."""
@@ -157,7 +213,7 @@ class VectorIndex:
         return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
 
     def ids(self) -> set[int]:
-        def all_ids():
+        def all_ids() -> set[int]:
             out: set[int] = set()
             offset, page = 0, 10_000
             while True:
@@ -170,29 +226,37 @@ class VectorIndex:
         return self._read(all_ids)
 
     def count(self) -> int:
-        return self._read(lambda: self.collection.count())
+        return int(self._read(lambda: self.collection.count()))
 
     def clear(self) -> None:
         with self._writing():
             self.client.delete_collection(COLLECTION)
-            self._open_collection()
+            self._purge([])  # Chroma leaves the dropped collection's segment folder on disk
+
+
+def _system_still_open(identifier: str) -> bool:
+    """Whether Chroma still runs the system (its in-memory index) behind a client just closed: it does while
+    another client in this process uses the same folder."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    return identifier in SharedSystemClient._identifier_to_system
 
 
 class _RefuseToEmbed:
     """An embedding function that never downloads anything: callers must pass vectors."""
 
-    def __call__(self, input):  # noqa: A002 (Chroma's parameter name)
+    def __call__(self, input: Any) -> Any:  # noqa: A002 (Chroma's parameter name)
         raise RuntimeError("secondme passes its own embeddings; Chroma must not embed text itself")
 
     @staticmethod
     def name() -> str:
         return "secondme-external"
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {}
 
     @staticmethod
-    def build_from_config(config: dict) -> "_RefuseToEmbed":
+    def build_from_config(config: dict[str, Any]) -> _RefuseToEmbed:
         return _RefuseToEmbed()
 
     def is_legacy(self) -> bool:

@@ -1,181 +1,98 @@
 """The local HTTP API: OpenAI-compatible chat completions grounded in memory, plus memory search and add.
 
-Loopback only, and guarded in layers (outermost first): Host header must name the loopback address (against DNS
-rebinding), a per-process request-rate limit, a body size limit, then the bearer token (constant-time compare).
-No CORS headers are ever sent, so a web page in the user's browser cannot read any answer.
+Loopback only, and guarded (assistant/api/guard.py) before any route runs: the Host header must name the loopback
+address (against DNS rebinding), then the bearer token (constant-time compare), then the token's rate limit and the
+body's size and read-time limits. Bodies are validated by the pydantic models of assistant/api/models.py, and every
+answer, errors included, is JSON. No CORS headers are ever sent, so a web page in the user's browser cannot read
+any answer.
 Writes through the API carry source `api`, whose default trust (0.5) is the lowest of all channels.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
+import logging
 import threading
 import time
 import uuid
-from collections import deque
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
+from assistant.api.guard import (
+    HEAD_TIMEOUT_S,
+    MAX_HEAD_BYTES,
+    BodyTimeout,
+    BodyTooLarge,
+    Guard,
+    head_timeout_protocol,
+    json_error,
+)
+from assistant.api.models import AddMemory, ChatCompletionRequest, SearchMemories, openapi, validation_message
+from storage.enums import Source
 from storage.errors import NotFound, UserError
 
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
 MODEL_NAME = "secondme"
+log = logging.getLogger(__name__)
 
 
-def _error(status: int, message: str, kind: str = "invalid_request_error") -> JSONResponse:
-    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status)
-
-
-def token_matches(given: str, expected: str) -> bool:
-    """Constant-time comparison, so response timing reveals nothing about the token."""
-    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
-
-
-class RateLimiter:
-    """A sliding one-minute window shared by all callers (the API serves one machine)."""
-
-    def __init__(self, per_minute: int):
-        self.per_minute = per_minute
-        self.calls: deque[float] = deque()
-        self.lock = threading.Lock()
-
-    def allow(self) -> float | None:
-        """None when allowed, else the seconds to wait."""
-        now = time.monotonic()
-        with self.lock:
-            while self.calls and now - self.calls[0] > 60:
-                self.calls.popleft()
-            if len(self.calls) >= self.per_minute:
-                return 60 - (now - self.calls[0])
-            self.calls.append(now)
-            return None
-
-
-class Guard:
-    """ASGI middleware: host check, rate limit, body size limit and bearer token, before any route runs."""
-
-    def __init__(self, asgi, token: str, max_body: int, limiter: RateLimiter):
-        self.asgi, self.token, self.max_body, self.limiter = asgi, token, max_body, limiter
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.asgi(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = headers.get("host", "").rsplit(":", 1)[0] if not headers.get("host", "").startswith("[") else \
-            headers["host"].split("]")[0] + "]"
-        if host not in LOOPBACK_HOSTS:
-            return await _error(421, "This API answers only on the loopback address.")(scope, receive, send)
-        wait = self.limiter.allow()
-        if wait is not None:
-            response = _error(429, f"Too many requests; retry in {wait:.0f} s.", "rate_limit_error")
-            response.headers["Retry-After"] = str(max(1, int(wait) + 1))
-            return await response(scope, receive, send)
-        auth = headers.get("authorization", "")
-        scheme, _, given = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token_matches(given.strip(), self.token):
-            response = _error(401, "Missing or wrong bearer token; see `secondme serve --show-token`.",
-                              "authentication_error")
-            response.headers["WWW-Authenticate"] = "Bearer"
-            return await response(scope, receive, send)
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
-            return await _error(413, f"The request body is over the {self.max_body:,}-byte limit.")(scope, receive, send)
-        return await self.asgi(scope, self._limited(receive, scope, send), send)
-
-    def _limited(self, receive, scope, send):
-        """Count the bytes of a body sent without Content-Length (chunked) and stop at the limit."""
-        seen = 0
-        limit = self.max_body
-
-        async def wrapped():
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise BodyTooLarge()
-            return message
-
-        return wrapped
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
+def _parse(model: type[BaseModel], data: bytes | dict) -> Any:
     try:
-        body = await request.body()
-    except BodyTooLarge:
-        raise UserError("The request body is over the size limit.") from None
-    try:
-        data = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise UserError("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise UserError("The request body must be a JSON object.")
-    return data
+        if isinstance(data, dict):
+            return model.model_validate(data)
+        return model.model_validate_json(data or b"null")
+    except ValidationError as exc:
+        raise UserError(validation_message(exc)) from None
 
 
-def create_api(app, token: str) -> Starlette:
+async def _body(request: Request, model: type[BaseModel]) -> Any:
+    return _parse(model, await request.body())
+
+
+def create_api(app, token: str, body_timeout: float | None = None) -> Guard:
     """The ASGI application over one App (the same composition root as the CLI and GUI)."""
     settings = app.settings
+    schema = openapi()
 
     async def search_memories(request: Request) -> JSONResponse:
-        query = request.query_params.get("q", "").strip()
-        if not query:
-            raise UserError("Give the search words as ?q=...")
-        try:
-            k = int(request.query_params.get("k", "5"))
-        except ValueError:
-            raise UserError("k must be a whole number.") from None
-        if not 1 <= k <= 50:
-            raise UserError("k must be between 1 and 50.")
-        hits = await run_in_threadpool(app.memory.recall, query, k)
+        query = _parse(SearchMemories, dict(request.query_params))
+        hits = await run_in_threadpool(app.memory.recall, query.q, query.k)
         return JSONResponse({"object": "list", "data": [h.to_json() for h in hits]})
 
     async def add_memory(request: Request) -> JSONResponse:
-        data = await _json_body(request)
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise UserError("Give the memory as a JSON object with a non-empty string field 'text'.")
-        kind = data.get("kind", "fact")
-        if kind not in ("fact", "episode", "thought"):
-            raise UserError("kind must be fact, episode or thought.")
+        body = await _body(request, AddMemory)
         record = await run_in_threadpool(
-            lambda: app.memory.remember(text, kind=kind, source="api", provenance={"via": "local api"},
+            lambda: app.memory.remember(body.text, kind=body.kind, source="api", provenance={"via": "local api"},
                                         reason="added through the local API"))
         return JSONResponse(record.to_json(), status_code=201)
 
     async def models(request: Request) -> JSONResponse:
         return JSONResponse({"object": "list", "data": [{"id": MODEL_NAME, "object": "model", "owned_by": "local"}]})
 
+    async def openapi_document(request: Request) -> JSONResponse:
+        return JSONResponse(schema)
+
     async def chat_completions(request: Request):
-        data = await _json_body(request)
-        messages = data.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise UserError("'messages' must be a non-empty list of {role, content} objects.")
-        last = messages[-1]
-        if not isinstance(last, dict) or last.get("role") != "user":
+        body = await _body(request, ChatCompletionRequest)
+        last = body.messages[-1]
+        if last.role != "user":
             raise UserError("The last message must have role 'user'.")
-        question = _content_text(last.get("content"))
-        session_id = data.get("session_id")
-        if session_id is not None and not isinstance(session_id, int):
-            raise UserError("session_id must be an integer (from an earlier response).")
+        question = _content_text(last.content)
+        session_id = body.session_id
         if session_id is None:
             session_id = (await run_in_threadpool(app.chat.new_session, f"API: {question[:40]}")).id
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         created = int(time.time())
-        if data.get("stream"):
+        if body.stream:
             return _stream_completion(app, session_id, question, completion_id, created)
-        result = await run_in_threadpool(app.chat.send, session_id, question)
+        result = await run_in_threadpool(app.chat.send, session_id, question, source=Source.API)
         return JSONResponse({
             "id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_NAME,
             "session_id": session_id,
@@ -193,13 +110,55 @@ def create_api(app, token: str) -> Starlette:
         Route("/v1/memories", add_memory, methods=["POST"]),
         Route("/v1/models", models, methods=["GET"]),
         Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/openapi.json", openapi_document, methods=["GET"]),
     ]
-    exception_handlers = {
-        UserError: lambda request, exc: _error(404 if isinstance(exc, NotFound) else 400, str(exc)),
-        BodyTooLarge: lambda request, exc: _error(413, "The request body is over the size limit."),
-    }
-    inner = Starlette(routes=routes, exception_handlers=exception_handlers)
-    return Guard(inner, token, settings.api_max_body_bytes, RateLimiter(settings.api_rate_per_minute))
+    inner = Starlette(routes=routes, exception_handlers=_EXCEPTION_HANDLERS)
+    return Guard(inner, token, settings.api_max_body_bytes, settings.api_rate_per_minute,
+                 **({} if body_timeout is None else {"body_timeout": body_timeout}))
+
+
+def server_config(app, token: str, port: int, head_timeout: float = HEAD_TIMEOUT_S,
+                  body_timeout: float | None = None):
+    """uvicorn's settings for the API. Loopback only, on purpose: nothing binds another address."""
+    import uvicorn
+
+    return uvicorn.Config(
+        create_api(app, token, body_timeout), host="127.0.0.1", port=port, log_level="warning", server_header=False,
+        proxy_headers=False,  # the client address is the socket's: a header must not pick its rate-limit bucket
+        http=head_timeout_protocol(head_timeout),  # drops connections that trickle their request head (slowloris)
+        ws="none",  # no WebSocket routes: refuse upgrades in the server itself
+        lifespan="off",
+        timeout_keep_alive=5,  # idle keep-alive connections close after 5 s
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,  # a request head over 16 KiB is refused
+    )
+
+
+def run_server(app, token: str, port: int) -> None:
+    """Serve on 127.0.0.1 until interrupted."""
+    import uvicorn
+
+    uvicorn.Server(server_config(app, token, port)).run()
+
+
+def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's own 404 and 405 answers, as JSON like every other answer."""
+    hint = {404: "No such route; see GET /v1/openapi.json for the routes.",
+            405: f"{request.method} is not allowed here; see GET /v1/openapi.json for the methods."}
+    return json_error(exc.status_code, hint.get(exc.status_code, str(exc.detail)), headers=exc.headers)
+
+
+def _server_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("local API: %s %s failed", request.method, request.url.path, exc_info=exc)
+    return json_error(500, "The server failed on this request; the log says why. Please report it.", "server_error")
+
+
+_EXCEPTION_HANDLERS = {
+    UserError: lambda request, exc: json_error(404 if isinstance(exc, NotFound) else 400, str(exc)),
+    BodyTooLarge: lambda request, exc: json_error(413, "The request body is over the size limit; send less."),
+    BodyTimeout: lambda request, exc: json_error(408, "The request body came too slowly; send it at once."),
+    HTTPException: _http_error,
+    Exception: _server_error,  # Starlette's default 500 answer is plain text
+}
 
 
 def _content_text(content: Any) -> str:
@@ -207,7 +166,7 @@ def _content_text(content: Any) -> str:
     if isinstance(content, str):
         text = content
     elif isinstance(content, list):
-        text = "\n".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        text = "\n".join(p.text or "" for p in content if p.type == "text")
     else:
         text = ""
     if not text.strip():
@@ -229,8 +188,8 @@ def _stream_completion(app, session_id: int, question: str, completion_id: str, 
 
     def work() -> None:
         try:
-            app.chat.send(session_id, question, on_token=lambda t: loop.call_soon_threadsafe(queue.put_nowait, t),
-                          should_stop=stop.is_set)
+            app.chat.send(session_id, question, source=Source.API, should_stop=stop.is_set,
+                          on_token=lambda t: loop.call_soon_threadsafe(queue.put_nowait, t))
         except Exception as exc:  # reported in the stream: the status line has already gone out
             loop.call_soon_threadsafe(queue.put_nowait, exc)
         finally:

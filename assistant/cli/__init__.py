@@ -28,6 +28,11 @@ from assistant.cli.base import app, load_plugin_commands
 from storage.errors import UserError, translate
 
 
+def _one_line(message: str) -> str:
+    """Errors are one line even when they quote what the user typed (which may hold line breaks)."""
+    return " ".join(message.splitlines())
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         load_plugin_commands()
@@ -36,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {_one_line(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -45,6 +50,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
+    except UnicodeDecodeError as exc:  # an answer to a prompt (passphrase, confirmation) read from stdin
+        typer.echo(f"error: The input is not valid UTF-8 (byte {exc.start}); type or pipe UTF-8 text.", err=True)
+        sys.exit(2)
     except Exception as exc:  # click usage errors and storage failures the user can act on
         import click
 
@@ -57,7 +65,10 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError:
             pass
         if isinstance(exc, tuple(usage_errors)):
-            exc.show()
+            # One line, like every other error: click's own show() adds a usage block and a hint line.
+            ctx = getattr(exc, "ctx", None)
+            hint = f" See: {ctx.command_path} --help" if ctx is not None else ""
+            typer.echo(f"error: {_one_line(exc.format_message()).rstrip('.')}.{hint}", err=True)
             sys.exit(exc.exit_code)
         typed = translate(exc)  # a storage failure that escaped the boundary: still one line
         if typed is None:

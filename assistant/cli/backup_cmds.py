@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,7 +13,7 @@ from storage.errors import UserError
 PASSPHRASE_ENV = "SECONDME_BACKUP_PASSPHRASE"
 
 
-def _passphrase(asked: bool, confirm: bool) -> Optional[str]:
+def _passphrase(asked: bool, confirm: bool) -> str | None:
     """From SECONDME_BACKUP_PASSPHRASE, else a hidden prompt when --passphrase is given."""
     value = os.environ.get(PASSPHRASE_ENV)
     if value is None and asked:

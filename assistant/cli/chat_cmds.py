@@ -6,11 +6,11 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from assistant.cli.base import app, get_app, print_json
+from assistant.cli.bounds import id_argument, id_option, limit_option
 from assistant.llm.protocol import LLMError
 from storage.errors import UserError
 
@@ -25,7 +25,7 @@ class _StopOnInterrupt:
         self.flag = threading.Event()
         self._previous = None
 
-    def __enter__(self) -> "_StopOnInterrupt":
+    def __enter__(self) -> _StopOnInterrupt:
         self.flag.clear()
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, lambda *_: self.flag.set())
@@ -59,7 +59,7 @@ def _answer(session_id: int, text: str | None, echo: bool = True, prefix: str = 
 
 
 @app.command()
-def chat(session: Optional[int] = typer.Option(None, "--session", "-s", help="Continue this session.")) -> None:
+def chat(session: int | None = id_option("--session", "-s", help="Continue this session.")) -> None:
     """Chat in the terminal. Ctrl-C stops an answer; /regenerate answers the last question again; Ctrl-D (or
     /quit) leaves."""
     service = get_app().chat
@@ -95,7 +95,7 @@ def chat(session: Optional[int] = typer.Option(None, "--session", "-s", help="Co
 @app.command()
 def ask(
     question: str = typer.Argument(..., help="The question; '-' reads standard input."),
-    session: Optional[int] = typer.Option(None, "--session", "-s", help="Ask within this session."),
+    session: int | None = id_option("--session", "-s", help="Ask within this session."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer, recalled memory ids and timings as JSON."),
 ) -> None:
     """Ask one question and print the answer (it is kept in a chat session and remembered)."""
@@ -127,7 +127,8 @@ def list_sessions(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @sessions.command("show")
-def show_session(session_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def show_session(session_id: int = id_argument("The session's id."),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
     """Print a session's messages."""
     service = get_app().chat
     if as_json:
@@ -137,7 +138,7 @@ def show_session(session_id: int, as_json: bool = typer.Option(False, "--json"))
 
 
 @sessions.command("search")
-def search_sessions(query: str, limit: int = typer.Option(20, "--limit"),
+def search_sessions(query: str, limit: int = limit_option(20),
                     as_json: bool = typer.Option(False, "--json")) -> None:
     """Full-text search over every message."""
     hits = get_app().chat.search_messages(query, limit=limit)
@@ -152,14 +153,15 @@ def search_sessions(query: str, limit: int = typer.Option(20, "--limit"),
 
 
 @sessions.command("rename")
-def rename_session(session_id: int, title: str) -> None:
+def rename_session(session_id: int = id_argument("The session's id."), title: str = typer.Argument(...)) -> None:
     """Give a session a new title."""
     info = get_app().chat.rename_session(session_id, title)
     typer.echo(f"#{info.id} renamed to: {info.title}")
 
 
 @sessions.command("delete")
-def delete_session(session_id: int, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+def delete_session(session_id: int = id_argument("The session's id."),
+                   yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
     """Delete a session's messages for good (memories made from it stay until you delete them)."""
     service = get_app().chat
     info = service.get_session(session_id)
@@ -171,9 +173,9 @@ def delete_session(session_id: int, yes: bool = typer.Option(False, "--yes", "-y
 
 @sessions.command("export")
 def export_sessions(
-    session_id: Optional[int] = typer.Argument(None, help="One session; all of them when left out."),
+    session_id: int | None = id_argument("One session; all of them when left out.", None),
     fmt: str = typer.Option("markdown", "--format", "-f", help="markdown or json."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Export one session or all of them to Markdown or JSON."""
     service = get_app().chat

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from assistant.cli.base import app, get_app, print_json
-from storage.errors import UserError
+from assistant.cli.bounds import limit_option
 
 jobs = typer.Typer(help="Memory upkeep: consolidation, reflection and forgetting.", no_args_is_help=True)
 app.add_typer(jobs, name="jobs")
@@ -17,11 +15,6 @@ SHOW_CHANGES = 50
 
 def _when(value) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def _positive(limit: int) -> None:
-    if limit < 1:
-        raise UserError("--limit must be at least 1.")
 
 
 def _counts(counts: dict) -> str:
@@ -74,10 +67,9 @@ def run_job(
 
 
 @jobs.command("history")
-def history(name: Optional[str] = typer.Argument(None, help="Only this job."),
-            limit: int = typer.Option(20, "--limit"), as_json: bool = typer.Option(False, "--json")) -> None:
+def history(name: str | None = typer.Argument(None, help="Only this job."),
+            limit: int = limit_option(20), as_json: bool = typer.Option(False, "--json")) -> None:
     """Recorded runs, newest first."""
-    _positive(limit)
     rows = get_app().jobs.history(name, limit)
     if as_json:
         print_json(rows)
@@ -91,9 +83,8 @@ def history(name: Optional[str] = typer.Argument(None, help="Only this job."),
 
 
 @jobs.command("inbox")
-def inbox(limit: int = typer.Option(50, "--limit"), as_json: bool = typer.Option(False, "--json")) -> None:
+def inbox(limit: int = limit_option(50), as_json: bool = typer.Option(False, "--json")) -> None:
     """Memories the forgetting job archived; bring one back with `secondme memories restore ID`."""
-    _positive(limit)
     rows = get_app().jobs.forgetting_inbox(limit)
     if as_json:
         print_json(rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from assistant.cli.base import app, get_app, print_json
+from assistant.cli.bounds import id_argument, limit_option
 from assistant.cli.memory_cmds import memories
 
 
@@ -23,7 +24,7 @@ def undo(as_json: bool = typer.Option(False, "--json", help="Print what was reve
 
 @app.command("forget-session")
 def forget_session(
-    session_id: int = typer.Argument(..., help="The conversation's id."),
+    session_id: int = id_argument("The conversation's id."),
     purge: bool = typer.Option(False, "--purge", help="Delete its memories for good instead of archiving them."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -38,7 +39,7 @@ def forget_session(
 
 
 @memories.command("history")
-def history(memory_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
+def history(memory_id: int = id_argument("The memory's id."), as_json: bool = typer.Option(False, "--json")) -> None:
     """Show a memory's ledger: every operation on it with its reason, and what it superseded or was superseded by."""
     h = get_app().memory.history(memory_id)
     if as_json:
@@ -54,7 +55,7 @@ def history(memory_id: int, as_json: bool = typer.Option(False, "--json")) -> No
 
 @app.command()
 def extract(
-    limit: int = typer.Option(None, "--limit", help="Work on at most this many queued turns."),
+    limit: int = limit_option(None, "Work on at most this many queued turns."),
     status: bool = typer.Option(False, "--status", help="Only show the queue."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Queue the turns whose extraction failed again."),
     as_json: bool = typer.Option(False, "--json"),

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from assistant.cli.base import app, get_app, print_json
+from assistant.cli.bounds import RECALL_K_MAX, id_argument, limit_option, offset_option
+from storage.enums import MemoryStatus
 from storage.errors import UserError
 from storage.records import NewMemory
-from storage.enums import MemoryStatus
 
 memories = typer.Typer(help="List, inspect, pin, forget, restore or delete memories.", no_args_is_help=True)
 app.add_typer(memories, name="memories")
@@ -34,12 +34,12 @@ def _print_record(record, as_json: bool) -> None:
 
 @app.command()
 def remember(
-    text: Optional[str] = typer.Argument(None, help="What to remember; '-' reads standard input."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Remember the contents of a UTF-8 text file."),
-    at: Optional[str] = typer.Option(None, "--at", help="When it was said, e.g. '2023-05-08 13:56' (for back-filling)."),
+    text: str | None = typer.Argument(None, help="What to remember; '-' reads standard input."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Remember the contents of a UTF-8 text file."),
+    at: str | None = typer.Option(None, "--at", help="When it was said, e.g. '2023-05-08 13:56' (for back-filling)."),
     source: str = typer.Option("user", "--source", help="Source channel: user, assistant, document, plugin, api."),
     kind: str = typer.Option("fact", "--kind", help="Memory kind: fact, episode, summary, thought, profile."),
-    slot: Optional[str] = typer.Option(None, "--slot", help="Single-valued slot it sets, e.g. user.home_city: "
+    slot: str | None = typer.Option(None, "--slot", help="Single-valued slot it sets, e.g. user.home_city: "
                                                             "the slot's previous value is superseded."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored memory as JSON."),
 ) -> None:
@@ -86,9 +86,10 @@ def remember(
 @app.command()
 def recall(
     query: str = typer.Argument(..., help="What to look for, in your own words."),
-    k: int = typer.Option(None, "--k", "-k", help="How many memories to show (default from settings)."),
+    k: int = typer.Option(None, "--k", "-k", min=1, max=RECALL_K_MAX,
+                           help="How many memories to show (default from settings)."),
     history: bool = typer.Option(False, "--history", help="Include superseded and archived memories."),
-    as_of: Optional[str] = typer.Option(None, "--as-of",
+    as_of: str | None = typer.Option(None, "--as-of",
                                         help="Read 'last week', 'yesterday'... relative to this date, not now."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON list with scores."),
 ) -> None:
@@ -109,10 +110,10 @@ def recall(
 
 @memories.command("list")
 def list_memories(
-    kind: Optional[str] = typer.Option(None, "--kind", help="Only this kind."),
+    kind: str | None = typer.Option(None, "--kind", help="Only this kind."),
     status: str = typer.Option("active", "--status", help="active, superseded, quarantined, archived, deleted or all."),
-    limit: int = typer.Option(50, "--limit"),
-    offset: int = typer.Option(0, "--offset"),
+    limit: int = limit_option(50),
+    offset: int = offset_option(),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List memories, newest first."""
@@ -127,7 +128,7 @@ def list_memories(
 
 
 @memories.command("show")
-def show_memory(memory_id: int, as_json: bool = typer.Option(False, "--json"),
+def show_memory(memory_id: int = id_argument("The memory's id."), as_json: bool = typer.Option(False, "--json"),
                 events: bool = typer.Option(False, "--events", help="Also show its ledger.")) -> None:
     """Show one memory."""
     record = get_app().memory.get(memory_id)
@@ -144,28 +145,30 @@ def show_memory(memory_id: int, as_json: bool = typer.Option(False, "--json"),
 
 
 @memories.command("pin")
-def pin_memory(memory_id: int, off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
+def pin_memory(memory_id: int = id_argument("The memory's id."),
+               off: bool = typer.Option(False, "--off", help="Unpin instead.")) -> None:
     """Pin a memory: never forgotten by the forgetting job."""
     record = get_app().memory.pin(memory_id, pinned=not off)
     typer.echo(f"#{record.id} {'pinned' if record.pinned else 'unpinned'}.")
 
 
 @memories.command("forget")
-def forget_memory(memory_id: int) -> None:
+def forget_memory(memory_id: int = id_argument("The memory's id.")) -> None:
     """Archive a memory: out of recall, restorable with `memories restore`."""
     get_app().memory.forget(memory_id)
     typer.echo(f"#{memory_id} archived; undo with: secondme memories restore {memory_id}")
 
 
 @memories.command("restore")
-def restore_memory(memory_id: int) -> None:
+def restore_memory(memory_id: int = id_argument("The memory's id.")) -> None:
     """Bring an archived memory back into recall."""
     get_app().memory.restore(memory_id)
     typer.echo(f"#{memory_id} restored.")
 
 
 @memories.command("delete")
-def delete_memory(memory_id: int, yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+def delete_memory(memory_id: int = id_argument("The memory's id."),
+                  yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
     """Delete a memory for good (its text leaves the database and both indexes)."""
     mm = get_app().memory
     mm.get(memory_id)

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from assistant.cli.base import app, print_json
-from storage.errors import UserError
 
 models = typer.Typer(help="Choose the chat model: list, add, use, info, download, recommend.", no_args_is_help=True)
 app.add_typer(models, name="models")
@@ -26,7 +25,8 @@ def _mb(n: int) -> str:
 @models.command("list")
 def list_models(as_json: bool = typer.Option(False, "--json")) -> None:
     """GGUF models found: the packaged default, the data folder's models/ and paths you added."""
-    from assistant.llm.catalog import list_models as catalog, ram_warning
+    from assistant.llm.catalog import list_models as catalog
+    from assistant.llm.catalog import ram_warning
 
     entries = catalog(_settings())
     if as_json:

@@ -9,7 +9,8 @@ from assistant.cli.base import app, get_app
 
 @app.command()
 def serve(
-    port: int = typer.Option(None, "--port", help="Port on 127.0.0.1 (default from settings: api_port)."),
+    port: int = typer.Option(None, "--port", min=1024, max=65535,
+                            help="Port on 127.0.0.1 (default from settings: api_port)."),
     show_token: bool = typer.Option(False, "--show-token", help="Print the bearer token and exit."),
     rotate_token: bool = typer.Option(False, "--rotate-token", help="Make a new token (the old one stops working)."),
 ) -> None:
@@ -19,18 +20,14 @@ def serve(
     if show_token:
         typer.echo(token)
         return
-    import uvicorn
-
-    from assistant.api.server import create_api
+    from assistant.api.server import run_server
 
     a.start_background_work()  # a server runs for long: upkeep jobs and fact extraction run beside it
     a.warm_up()
     port = port or a.settings.api_port
     typer.echo(f"secondme API on http://127.0.0.1:{port}/v1 (bearer token in {a.secrets.backend_name}; "
                "print it with: secondme serve --show-token)", err=True)
-    # Loopback only, on purpose: no option binds another address.
-    uvicorn.run(create_api(a, token), host="127.0.0.1", port=port, log_level="warning", server_header=False,
-                proxy_headers=False)
+    run_server(a, token, port)
 
 
 @app.command()
