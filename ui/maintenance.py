@@ -1,5 +1,6 @@
 """Import notes or chat history, and rebuild the search indexes: long work, run on the task runner with its
-progress in the status bar. The work itself is the core's (PluginHost.run_integration, MemoryManager.reindex)."""
+progress in the status bar. The work itself is the core's (PluginHost.run_integration, PortableStore for a full
+JSON export, MemoryManager.reindex)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,15 @@ def start_import(ctx, name: str, path: Path) -> None:
         ctx.events.status.emit(f"Imported {report.stored} memories from {Path(path).name}{skipped}.")
         ctx.events.memories_changed.emit()
 
-    ctx.tasks.run(lambda progress: app.plugins.run_integration("import", name, path, progress=progress),
-                  done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
+    def work(progress):
+        # A full export (version 2) is restored exactly, into an empty data folder only; older JSON exports
+        # and every other importer go through the plugin, adding new memories.
+        archive = app.portable.read(path) if name == "json" else None
+        if archive is not None:
+            return app.portable.restore(archive, progress=progress)
+        return app.plugins.run_integration("import", name, path, progress=progress)
+
+    ctx.tasks.run(work, done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
                   activity=f"Importing {Path(path).name}…")
 
 

@@ -99,8 +99,23 @@ def import_(
     path: Path = typer.Argument(..., help="The folder or file to import."),
     as_json: bool = typer.Option(False, "--json", help="Print the import report as JSON."),
 ) -> None:
-    """Import notes or chat history as document memories (each passes the write-path checks)."""
-    report = get_app().plugins.run_integration("import", kind, path)
+    """Import notes or chat history as document memories (each passes the write-path checks).
+
+    `json` with a full export (`secondme export json`, version 2) restores it exactly: every memory, link,
+    ledger event and chat under its own id. That is done only into an empty data folder (set SECONDME_HOME).
+    An older secondme JSON export (version 1, or a chat export) is added as new document memories."""
+    a = get_app()
+    archive = a.portable.read(path) if kind == "json" else None
+    if archive is not None:
+        restored = a.portable.restore(archive)
+        if as_json:
+            print_json(restored.to_json())
+            return
+        n = restored.counts
+        typer.echo(f"Restored {n['memories']} memories, {n['links']} links, {n['events']} ledger events and "
+                   f"{n['sessions']} chats ({n['messages']} messages) from {path}.")
+        return
+    report = a.plugins.run_integration("import", kind, path)
     if as_json:
         print_json(report.to_json())
         return
@@ -111,9 +126,17 @@ def import_(
 
 @app.command("export")
 def export(
-    kind: str = typer.Argument(..., help="json or markdown."),
+    kind: str = typer.Argument(..., help="json (everything, lossless) or markdown (readable)."),
     path: Path = typer.Argument(..., help="The file to write (or a folder to write into)."),
 ) -> None:
-    """Export every memory (all statuses except deleted) to a JSON or Markdown file."""
-    count = get_app().plugins.run_integration("export", kind, path)
+    """Export to one file. json: every memory with all its fields (deleted ones as tombstones), links, the
+    ledger and the chats, which `import json` restores exactly. markdown: every memory except deleted ones."""
+    a = get_app()
+    if kind == "json":
+        result = a.portable.export(path)
+        n = result.counts
+        typer.echo(f"Exported {n['memories']} memories, {n['links']} links, {n['events']} ledger events and "
+                   f"{n['sessions']} chats ({n['messages']} messages) to {result.path}.")
+        return
+    count = a.plugins.run_integration("export", kind, path)
     typer.echo(f"Exported {count} memories to {path}.")
