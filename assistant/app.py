@@ -22,6 +22,7 @@ from assistant.memory.extraction import ExtractionQueue
 from assistant.memory.indexes import IndexKeeper
 from assistant.memory.ledger import Ledger
 from assistant.memory.manager import MemoryManager
+from assistant.memory.portable import PortableStore
 from assistant.memory.recall import Recaller
 from assistant.memory.review import MemoryReview
 from assistant.memory.write_path import WritePath
@@ -116,6 +117,7 @@ class App:
             settings=s,
         )
         self.review = MemoryReview(self.db, self.memory, s.max_text_bytes)
+        self.portable = PortableStore(self.db, self.memory, s.embedder)
         self.chat = ChatService(ChatStore(self.db), self.memory, self._load_llm, self._on_turn, s)
         self.jobs = JobService(self.db, self.memory, self.vector_index, self.embedder, s, load_model=self._load_llm)
         # Replay vector writes a crash left in the outbox (one cheap query when there are none).

@@ -80,6 +80,18 @@ def get_row(s: Session, memory_id: int) -> Memory:
     return m
 
 
+def refill_indexes(s: Session, embedder_name: str) -> list[tuple[int, str]]:
+    """Refill FTS5 from the rows and queue every vector in the outbox, in the caller's transaction; every memory
+    held is marked as embedded by `embedder_name`. Returns (id, text) of what Chroma must now be given."""
+    KeywordIndex.clear(s)
+    s.query(VectorOutbox).delete()
+    rows = [(m.id, m.text) for m in s.scalars(select(Memory).where(Memory.status != MemoryStatus.DELETED))]
+    KeywordIndex.add_new(s, rows)
+    s.add_all([VectorOutbox(memory_id=memory_id, op="upsert") for memory_id, _ in rows])
+    s.query(Memory).filter(Memory.status != MemoryStatus.DELETED).update({Memory.embedding_model: embedder_name})
+    return rows
+
+
 def event_json(e: MemoryEvent) -> dict[str, Any]:
     return {"id": e.id, "op": e.op, "reason": e.reason, "source": e.source,
             "created_at": e.created_at.isoformat(), "operation_id": e.operation_id,
@@ -171,11 +183,4 @@ class MemoryStore:
         """Refill FTS5 from the rows and queue every vector in the outbox, in one transaction; returns
         (id, text) of what Chroma must now be given. A crash after it leaves a queue the next start replays."""
         with self.db.session() as s:
-            KeywordIndex.clear(s)
-            s.query(VectorOutbox).delete()
-            rows = [(m.id, m.text) for m in s.scalars(select(Memory).where(Memory.status != MemoryStatus.DELETED))]
-            KeywordIndex.add_new(s, rows)
-            s.add_all([VectorOutbox(memory_id=memory_id, op="upsert") for memory_id, _ in rows])
-            s.query(Memory).filter(Memory.status != MemoryStatus.DELETED).update(
-                {Memory.embedding_model: embedder_name})
-        return rows
+            return refill_indexes(s, embedder_name)

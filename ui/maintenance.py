@@ -1,5 +1,6 @@
 """Import notes or chat history, and rebuild the search indexes: long work, run on the task runner with its
-progress in the status bar. The work itself is the core's (PluginHost.run_integration, MemoryManager.reindex)."""
+progress in the status bar. The work itself is the core's (PluginHost.run_integration, PortableStore for a full
+JSON export, MemoryManager.reindex)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from assistant.imports import run_import
+from assistant.memory.portable import RestoreReport
 from ui.import_report import ImportReportDialog, status_line
 
 # Importers that read a folder; every other importer reads one file.
@@ -26,14 +28,26 @@ def start_import(ctx, name: str, path: Path, mine: bool = False, parent: QWidget
     app = ctx.app
 
     def done(report) -> None:
-        ctx.events.status.emit(status_line(report, Path(path).name))
         ctx.events.memories_changed.emit()
+        if isinstance(report, RestoreReport):
+            n = report.counts
+            ctx.events.status.emit(f"Restored {n['memories']} memories and {n['sessions']} chats from "
+                                   f"{Path(path).name}.")
+            return
+        ctx.events.status.emit(status_line(report, Path(path).name))
         if parent is not None:
             dialog = ImportReportDialog(report, Path(path).name, parent)
             dialog.show()
 
-    ctx.tasks.run(lambda progress: run_import(app.plugins, name, path, progress=progress, mine=mine),
-                  done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
+    def work(progress):
+        # A full export (version 2) is restored exactly, into an empty data folder only; older JSON exports
+        # and every other importer go through the plugins, adding new memories.
+        archive = app.portable.read(path) if name == "json" else None
+        if archive is not None:
+            return app.portable.restore(archive, progress=progress)
+        return run_import(app.plugins, name, path, progress=progress, mine=mine)
+
+    ctx.tasks.run(work, done, lambda exc: ctx.events.status.emit(f"Import failed: {exc}"),
                   activity=f"Importing {Path(path).name}…")
 
 

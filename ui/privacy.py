@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 PAGE = 500
@@ -19,11 +18,9 @@ def _all_memories(memory):
 
 
 def export_everything(ctx, path: Path) -> Path:
-    memories = [r.to_json() for r in _all_memories(ctx.app.memory) if r.status != "deleted"]
-    chats = json.loads(ctx.chat.export_all("json")) if ctx.chat is not None else None
-    Path(path).write_text(json.dumps({"memories": memories, "chats": chats}, ensure_ascii=False, indent=1),
-                          encoding="utf-8")
-    return Path(path)
+    """The full, lossless export (`secondme export json`): every memory with all its fields, links, the ledger
+    and the chats, which `secondme import json` restores exactly into an empty data folder."""
+    return ctx.app.portable.export(Path(path)).path
 
 
 def delete_everything(ctx) -> dict[str, int]:

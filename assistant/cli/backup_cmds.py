@@ -46,7 +46,8 @@ def backup(
 @app.command()
 def restore(
     path: Path = typer.Argument(..., help="A file made by `secondme backup`."),
-    passphrase: bool = typer.Option(False, "--passphrase", help=f"Ask for the backup's passphrase (or {PASSPHRASE_ENV})."),
+    passphrase: bool = typer.Option(False, "--passphrase",
+                                    help=f"Ask for the backup's passphrase (or {PASSPHRASE_ENV})."),
     force: bool = typer.Option(False, "--force", help="Replace the memories stored now (they are saved first)."),
     as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
 ) -> None:

@@ -64,7 +64,7 @@ def chat(session: int | None = id_option("--session", "-s", help="Continue this 
     /quit) leaves."""
     service = get_app().chat
     info = service.get_session(session) if session is not None else service.new_session()
-    get_app().llm  # load the model before the first prompt, so a bad model file fails here
+    service.warm_up()  # load the model before the first prompt, so a bad model file fails here
     get_app().start_background_work()  # fact extraction and upkeep run while you chat
     get_app().warm_up()
     typer.echo(f"Session {info.id}: {info.title}. Ctrl-C stops an answer, /regenerate answers again, Ctrl-D leaves.")

@@ -35,7 +35,8 @@ def list_jobs(as_json: bool = typer.Option(False, "--json")) -> None:
         nxt = _when(r["next_run"]) if r["next_run"] else "when the app runs"
         if r["retry_at"]:
             nxt = f"retry {_when(r['retry_at'])}"
-        typer.echo(f"{r['job']:<14} {r['schedule']:<40} {nxt:<17} {_when(last.get('finished_at') or last.get('started_at')):<17} "
+        ended = _when(last.get("finished_at") or last.get("started_at"))
+        typer.echo(f"{r['job']:<14} {r['schedule']:<40} {nxt:<17} {ended:<17} "
                    f"{last.get('status', 'never'):<8} {_counts(last.get('counts', {}))}")
         if last.get("error"):
             typer.echo(f"{'':<14} error: {last['error']}")

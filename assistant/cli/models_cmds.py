@@ -125,7 +125,8 @@ def recommend_models(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @models.command("download")
-def download_model(repo: str = typer.Argument(..., help="Hugging Face repository, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF"),
+def download_model(repo: str = typer.Argument(...,
+                                              help="Hugging Face repository, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF"),
                    file: str = typer.Argument(..., help="The .gguf file in it."),
                    use: bool = typer.Option(False, "--use", help="Make it the chat model once downloaded.")) -> None:
     """Download a GGUF into the data folder's models/ (needs internet and the huggingface_hub package)."""

@@ -103,10 +103,25 @@ def import_(
                                                     "user's channel and its rules) rather than as a document."),
 ) -> None:
     """Import notes or chat history (each memory passes the write-path checks) and print what happened:
-    stored, quarantined (with the top reasons), duplicates, skipped (with why)."""
+    stored, quarantined (with the top reasons), duplicates, skipped (with why).
+
+    `json` with a full export (`secondme export json`, version 2) restores it exactly: every memory, link,
+    ledger event and chat under its own id. That is done only into an empty data folder (set SECONDME_HOME).
+    An older secondme JSON export (version 1, or a chat export) is added as new document memories."""
     from assistant.imports import report_json, report_lines, run_import
 
-    report = run_import(get_app().plugins, kind, path, mine=mine)
+    a = get_app()
+    archive = a.portable.read(path) if kind == "json" else None
+    if archive is not None:
+        restored = a.portable.restore(archive)
+        if as_json:
+            print_json(restored.to_json())
+            return
+        n = restored.counts
+        typer.echo(f"Restored {n['memories']} memories, {n['links']} links, {n['events']} ledger events and "
+                   f"{n['sessions']} chats ({n['messages']} messages) from {path}.")
+        return
+    report = run_import(a.plugins, kind, path, mine=mine)
     if as_json:
         print_json(report_json(report))
         return
@@ -123,9 +138,17 @@ def import_(
 
 @app.command("export")
 def export(
-    kind: str = typer.Argument(..., help="json or markdown."),
+    kind: str = typer.Argument(..., help="json (everything, lossless) or markdown (readable)."),
     path: Path = typer.Argument(..., help="The file to write (or a folder to write into)."),
 ) -> None:
-    """Export every memory (all statuses except deleted) to a JSON or Markdown file."""
-    count = get_app().plugins.run_integration("export", kind, path)
+    """Export to one file. json: every memory with all its fields (deleted ones as tombstones), links, the
+    ledger and the chats, which `import json` restores exactly. markdown: every memory except deleted ones."""
+    a = get_app()
+    if kind == "json":
+        result = a.portable.export(path)
+        n = result.counts
+        typer.echo(f"Exported {n['memories']} memories, {n['links']} links, {n['events']} ledger events and "
+                   f"{n['sessions']} chats ({n['messages']} messages) to {result.path}.")
+        return
+    count = a.plugins.run_integration("export", kind, path)
     typer.echo(f"Exported {count} memories to {path}.")

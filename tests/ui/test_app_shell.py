@@ -283,6 +283,8 @@ def test_privacy_export_all_then_delete_all(window, ctx, app, qtbot, tmp_path, m
 
     kept = app.memory.remember("My passport number is in the safe")
     ctx.chat.send(ctx.chat.new_session("trip").id, "Where is my passport?")
+    stored_chat = app.chat.new_session("stored trip").id  # the fake chat above keeps its sessions in memory
+    app.chat.store.add_message(stored_chat, "user", "Is my passport still valid?", {})
     dialog = SettingsDialog(ctx, window)
     qtbot.addWidget(dialog)
     assert any(str(app.settings.home) in label.text() for label in dialog.findChildren(type(dialog.message)))
@@ -290,9 +292,10 @@ def test_privacy_export_all_then_delete_all(window, ctx, app, qtbot, tmp_path, m
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
     dialog._export_all()
     wait_tasks(qtbot, ctx)
-    exported = json.loads(target.read_text())
+    exported = json.loads(target.read_text())  # the full export, which `secondme import json` restores
+    assert (exported["format"], exported["version"]) == ("secondme-export", 2)
     assert [m["text"] for m in exported["memories"]] == ["My passport number is in the safe"]
-    assert "Where is my passport?" in json.dumps(exported["chats"])
+    assert [m["text"] for s in exported["sessions"] for m in s["messages"]] == ["Is my passport still valid?"]
 
     # Delete all asks for the word DELETE; anything else deletes nothing.
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("delete", True))

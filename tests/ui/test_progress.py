@@ -56,6 +56,29 @@ def test_a_failed_import_ends_its_progress_and_says_why(window, ctx, tmp_path, q
     assert window.statusBar().currentMessage().startswith("Import failed: File not found")
 
 
+def test_importing_a_full_json_export_restores_it_and_refuses_a_second_time(window, ctx, app, qtbot, tmp_path,
+                                                                             embedder):
+    from assistant.app import App
+    from assistant.config import load_settings
+
+    other = App(load_settings(home=tmp_path / "other-home"), embedder=embedder)
+    try:
+        pinned = other.memory.pin(other.memory.remember("My cat is called Miso", source="api").id)
+        other.memory.remember("I work at a bakery")
+        export = other.portable.export(tmp_path / "everything.json").path
+    finally:
+        other.close()
+    start_import(ctx, "json", export)
+    wait_tasks(qtbot, ctx)
+    assert window.statusBar().currentMessage() == "Imported 2 memories from everything.json."
+    restored = app.memory.get(pinned.id)
+    assert (restored.text, restored.pinned, restored.source) == ("My cat is called Miso", True, "api")
+    start_import(ctx, "json", export)  # the store is not empty any more
+    wait_tasks(qtbot, ctx)
+    assert window.statusBar().currentMessage().startswith("Import failed: The data folder ")
+    assert app.memory.count() == 2
+
+
 def test_rebuilding_the_indexes_shows_progress_then_recall_works(window, ctx, app, qtbot):
     for text in ("I like green tea", "My cat is called Miso", "I work at a bakery"):
         app.memory.remember(text)
