@@ -115,6 +115,12 @@ def test_layers_depend_downwards_only():
     assert wrong == ["assistant.cli.gui imports ui.main"]
 
 
+# Private names of third-party libraries used on purpose, each for want of a public way: Chroma shares one
+# in-memory index between clients of a folder, and only its registry says whether a closed client's is still live
+# (storage/vector_index.py, before purging deleted vectors from its files).
+THIRD_PARTY_INTERNALS = {"self.client._identifier", "SharedSystemClient._identifier_to_system"}
+
+
 def test_no_service_reaches_into_the_app_or_private_parts_of_others():
     offenders = []
     for package in ("assistant", "storage", "plugins"):
@@ -129,6 +135,7 @@ def test_no_service_reaches_into_the_app_or_private_parts_of_others():
             for node in ast.walk(tree):
                 # obj.other._private(...) or obj.other._private: reaching into another object's private parts
                 if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
-                        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
+                        and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                        and ast.unparse(node) not in THIRD_PARTY_INTERNALS):
                     offenders.append(f"{rel}:{node.lineno}: {ast.unparse(node)}")
     assert offenders == []
