@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from storage.enums import Source
+
 if TYPE_CHECKING:  # types only, so the service module can import this one without a cycle
     from assistant.chat import ExportFormat, MessageHit, MessageInfo, SessionInfo, TurnResult
 
@@ -44,7 +46,7 @@ class ChatBackend(Protocol):
         """Full-text hits over every chat, best first, each with its chat's title and a snippet to show."""
 
     def send(self, session_id: int, text: str, *, on_token: Callable[[str], None] | None = None,
-             should_stop: Callable[[], bool] | None = None) -> TurnResult:
+             should_stop: Callable[[], bool] | None = None, source: Source = Source.USER) -> TurnResult:
         """Store `text`, then answer it, streaming pieces through on_token; blocks until done.
 
         should_stop is polled between pieces; a stopped answer is stored as partial. The user's message is
@@ -52,7 +54,7 @@ class ChatBackend(Protocol):
         """
 
     def regenerate(self, session_id: int, *, on_token: Callable[[str], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> TurnResult:
+                   should_stop: Callable[[], bool] | None = None, source: Source = Source.USER) -> TurnResult:
         """Answer the chat's last question again, replacing the old answer (same message id) once done."""
 
     def export_session(self, session_id: int, fmt: ExportFormat = "markdown") -> str:

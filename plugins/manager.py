@@ -72,7 +72,7 @@ class PluginHost:
         # Hooks run on worker threads so a slow plugin can be given up on after timeout_s. Python cannot stop a
         # thread: a plugin that hangs keeps its thread, but it is disabled and nothing waits for it again.
         self.timeout_s = timeout_s
-        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="secondme-plugin")
+        self._workers: ThreadPoolExecutor | None = None  # started on the first call, again after a shutdown
         self.started = False
         self._integrations: dict[tuple[str, str], Integration] | None = None
 
@@ -164,6 +164,8 @@ class PluginHost:
         results = []
         for impl in reversed(getattr(self._pm.hook, hook).get_hookimpls()):
             name = self._pm.get_name(impl.plugin)
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="secondme-plugin")
             future = self._workers.submit(impl.function, **{arg: kwargs[arg] for arg in impl.argnames})
             try:
                 result = future.result(timeout=self.timeout_s)
@@ -239,7 +241,9 @@ class PluginHost:
         if self.started:
             self.started = False
             self.call("shutdown", context=self.context)
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        if self._workers is not None:
+            self._workers.shutdown(wait=False, cancel_futures=True)
+            self._workers = None
 
     def register_commands(self, cli: Any) -> None:
         self.call("register_commands", cli=cli)

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import assistant.cli as cli
+import assistant.cli.base as cli_base
 
 EXAMPLES = int(os.environ.get("SECONDME_FUZZ_EXAMPLES", "2000"))
 
@@ -154,12 +155,19 @@ def fuzz_home(home, embedder, tmp_path, monkeypatch):
     (files / "notes" / "a.md").write_text("---\ntitle: a\n---\nI like tea.\n", encoding="utf-8")
     paths = [str(p) for p in (files / "note.txt", files / "lines.jsonl", files / "latin1.txt", files / "notes",
                               files / "missing.txt", files / "out", files / "backup.secondme")]
-    app = cli.get_app()
-    app.__dict__["embedder"] = embedder
+    app = _fresh_app(embedder)
     app.memory.remember("My sister Ana is a nurse in Porto")
     yield paths
-    if cli._app_instance is not None:
-        cli._app_instance.close()
+    if cli_base._app_instance is not None:
+        cli_base._app_instance.close()
+
+
+def _fresh_app(embedder):
+    """The CLI's App, built with the shared embedder (loading it per command would take the whole time budget)."""
+    from assistant.app import App
+
+    cli_base._app_instance = App(embedder=embedder, plugins=cli_base._plugin_host)
+    return cli_base._app_instance
 
 
 @pytest.mark.filterwarnings("ignore::getpass.GetPassWarning")  # a passphrase prompt reading from a pipe
@@ -182,12 +190,10 @@ def test_no_command_line_ends_in_a_traceback(fuzz_home, embedder):
         if code == 2:  # one error line, the last (a prompt read from stdin may stand before it on that line)
             lines = [line for line in err.splitlines() if line.strip()]
             assert [line for line in lines if "error: " in line] == lines[-1:], (argv, err)
-        if tuple(argv[:1]) in REBUILDS_APP:
-            if cli._app_instance is not None:
-                cli._app_instance.close()
-                cli._app_instance = None
-        if cli._app_instance is not None and "embedder" not in cli._app_instance.__dict__:
-            cli._app_instance.__dict__["embedder"] = embedder
+        if tuple(argv[:1]) in REBUILDS_APP or cli_base._app_instance is None:
+            if cli_base._app_instance is not None:
+                cli_base._app_instance.close()
+            _fresh_app(embedder)
 
     one()
     assert len(ran) >= EXAMPLES

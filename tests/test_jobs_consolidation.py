@@ -28,11 +28,11 @@ def _links(app, kind):
 
 
 def test_near_duplicates_merge_keeping_provenance_and_a_second_run_changes_nothing(app):
-    a = app.memory.remember("I work as a nurse at the city hospital.", provenance={"message_ids": [1]})
-    # cosine 0.92: below the write path's near-duplicate bar, so both were stored
-    b = app.memory.remember("I am working as a nurse at the city hospital.", source="api",
+    a = app.memory.remember("I volunteer as a tutor at the city library.", provenance={"message_ids": [1]})
+    # cosine 0.93: below the write path's near-duplicate bar, so both were stored
+    b = app.memory.remember("I am volunteering as a tutor at the city library.", source="api",
                             provenance={"message_ids": [7]})
-    negated = app.memory.remember("I am not working as a nurse at the city hospital.")
+    negated = app.memory.remember("I am not volunteering as a tutor at the city library.")
     moved = app.memory.remember("We moved to Porto in 2019.")
     moved_again = app.memory.remember("We moved to Porto in 2021.")  # close vectors, different fact: kept apart
 
@@ -44,9 +44,10 @@ def test_near_duplicates_merge_keeping_provenance_and_a_second_run_changes_nothi
     assert kept.provenance["merged_from"][0]["id"] == b.id
     assert kept.provenance["merged_from"][0]["provenance"] == {"message_ids": [7]}
     assert [(src, dst) for src, dst, _ in _links(app, "merged_into")] == [(b.id, a.id)]
-    assert [e["op"] for e in app.memory.events(b.id)] == ["add", "merge"]
+    # "link": the negated statement written after it was linked to it as a contradiction
+    assert [e["op"] for e in app.memory.events(b.id)] == ["add", "link", "merge"]
     assert "near-duplicate" in app.memory.events(b.id)[-1]["reason"]
-    assert b.id not in [h.memory.id for h in app.memory.recall("nurse city hospital")]
+    assert b.id not in [h.memory.id for h in app.memory.recall("tutor city library")]
     for other in (moved, moved_again, negated):
         assert app.memory.get(other.id).status == "active"
 
@@ -150,8 +151,8 @@ def test_stale_embeddings_are_recomputed(app):
 
 
 def test_dry_run_changes_nothing(app):
-    app.memory.remember("I work as a nurse at the city hospital.")
-    app.memory.remember("I am working as a nurse at the city hospital.")
+    app.memory.remember("I volunteer as a tutor at the city library.")
+    app.memory.remember("I am volunteering as a tutor at the city library.")
     with time_machine.travel(T0, tick=False):
         _chat_session(app, TURNS)
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
@@ -165,8 +166,8 @@ def test_dry_run_changes_nothing(app):
 
 
 def test_undo_reverses_a_whole_consolidation_run(app):
-    a = app.memory.remember("I work as a nurse at the city hospital.")
-    b = app.memory.remember("I am working as a nurse at the city hospital.")
+    a = app.memory.remember("I volunteer as a tutor at the city library.")
+    b = app.memory.remember("I am volunteering as a tutor at the city library.")
     assert app.jobs.run("consolidation").counts["merged"] == 1
     undone = app.memory.undo()
     assert {e["memory_id"] for e in undone["events"] if e["change"] == "reversed"} == {a.id, b.id}

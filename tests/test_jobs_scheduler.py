@@ -129,8 +129,8 @@ def test_unknown_job_and_bad_schedule_are_clear_errors(app):
 
 
 def test_cli_run_dry_run_list_and_bad_input(app):
-    first = app.memory.remember("I work as a nurse at the city hospital.")
-    second = app.memory.remember("I am working as a nurse at the city hospital.")
+    first = app.memory.remember("I volunteer as a tutor at the city library.")
+    second = app.memory.remember("I am volunteering as a tutor at the city library.")
     dry = run_cli("jobs", "run", "consolidation", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert (b"Dry run, nothing changed" in dry.stdout

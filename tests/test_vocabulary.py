@@ -9,6 +9,7 @@ from assistant.memory.support import missing_specifics
 from plugins.api import MemoryCandidate
 from plugins.builtin.conflicts import find_conflict
 from plugins.vocabulary import negation_count, numbers_in, same_numbers_and_negations
+from storage.records import NewMemory
 
 
 @pytest.mark.parametrize("negated", [
@@ -61,7 +62,7 @@ def test_the_write_path_keeps_both_and_the_checker_flags_them(app):
     vectors = app.embedder.embed([plain, negated])
     assert float(vectors[0] @ vectors[1]) >= app.settings.near_duplicate_threshold
     first = app.memory.remember(plain)
-    outcome = app.memory.write([dict(text=negated)])[0]
+    outcome = app.memory.write([NewMemory(negated)])[0]
     assert outcome.action == "stored" and outcome.memory_id != first.id
     candidate = MemoryCandidate(text=negated, kind="fact", source="user", trust=1.0)
     verdict = app.plugins.check_memory(candidate, {"similar": [app.memory.get(first.id)]})

@@ -73,14 +73,16 @@ class SearchTab(QWidget):
         dates.addWidget(QLabel("to"))
         dates.addWidget(self.date_to)
         dates.addWidget(self.pinned)
-        dates.addWidget(self.weaker)
         dates.addStretch(1)
         layout.addLayout(dates)
         self.table = MemoryTable()
         self.table.memory_selected.connect(self.memory_selected)
         layout.addWidget(self.table, 1)
         self.count_label = QLabel("")
-        layout.addWidget(self.count_label)
+        counted = QHBoxLayout()  # the floor's switch sits by the count it changes
+        counted.addWidget(self.count_label, 1)
+        counted.addWidget(self.weaker)
+        layout.addLayout(counted)
 
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from assistant.chat import MessageHit, MessageInfo, SessionInfo, TurnResult
+from storage.enums import Source
 from storage.errors import NotFound, UserError
 
 
@@ -77,7 +78,7 @@ class FakeChat:
         return [MessageHit(m.id, m.session_id, self.sessions[m.session_id].title, m.role, m.text, m.created_at)
                 for m in self.msgs if q in m.text.lower()][:limit]
 
-    def send(self, session_id, text, *, on_token=None, should_stop=None):
+    def send(self, session_id, text, *, on_token=None, should_stop=None, source=Source.USER):
         self._get(session_id)
         now = datetime.now(UTC)
         with self.lock:
@@ -86,7 +87,7 @@ class FakeChat:
             self._touch(session_id, now, 1)
         return self._answer(session_id, user, None, on_token, should_stop)
 
-    def regenerate(self, session_id, *, on_token=None, should_stop=None):
+    def regenerate(self, session_id, *, on_token=None, should_stop=None, source=Source.USER):
         msgs = self.messages(session_id)
         users = [i for i, m in enumerate(msgs) if m.role == "user"]
         if not users:

@@ -70,7 +70,7 @@ def test_importing_a_full_json_export_restores_it_and_refuses_a_second_time(wind
         other.close()
     start_import(ctx, "json", export)
     wait_tasks(qtbot, ctx)
-    assert window.statusBar().currentMessage() == "Imported 2 memories from everything.json."
+    assert window.statusBar().currentMessage() == "Restored 2 memories and 0 chats from everything.json."
     restored = app.memory.get(pinned.id)
     assert (restored.text, restored.pinned, restored.source) == ("My cat is called Miso", True, "api")
     start_import(ctx, "json", export)  # the store is not empty any more
