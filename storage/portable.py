@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session as DbSession
 from storage.db import Database
 from storage.enums import EventOp, ExtractionStatus, LinkKind, MemoryKind, MemoryStatus, Source
 from storage.errors import InvalidInput, UserError, translate
+from storage.json_files import read_json_file
 from storage.memory_store import refill_indexes
 from storage.models import Base, ExtractionJob, Memory, MemoryEvent, MemoryLink, Message, Session
 from storage.timeutil import UTCDateTime, as_utc, utcnow
@@ -202,7 +203,7 @@ def read_export(path: Path) -> Archive | None:
     row with a missing, unknown or wrongly typed field, an id used twice, a reference to a row that is not there.
     """
     path = Path(path)
-    data = _load_json(path)
+    data = read_json_file(path, "secondme export", MAX_FILE_BYTES, "limit")
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} is not a secondme export (expected a JSON object, found "
                            f"{_json_type(data)}).")
@@ -222,37 +223,6 @@ def read_export(path: Path) -> Archive | None:
         return _parse(data)
     except _Bad as exc:
         raise InvalidInput(f"{path} is not a valid secondme export: {exc}; nothing was imported.") from None
-
-
-def _load_json(path: Path) -> Any:
-    if not path.exists():
-        raise InvalidInput(f"File not found: {path}")
-    if path.is_dir():
-        raise InvalidInput(f"{path} is a folder; give the export file itself.")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise InvalidInput(f"{path} is {size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit of a secondme "
-                           "export; it is not one this version can read.")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    if b"\x00" in raw[:8192]:
-        raise InvalidInput(f"{path} is a binary file, not a secondme export.")
-    try:
-        return json.loads(raw.decode("utf-8-sig"), parse_constant=_no_constant)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path} is not valid UTF-8 (offset {exc.start}); it is not a secondme export.") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
-    except _Bad as exc:
-        raise InvalidInput(f"{path} is not valid JSON ({exc}).") from None
-    except RecursionError:
-        raise InvalidInput(f"{path} is nested too deeply to be a secondme export.") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise _Bad(f"{name} is not a number JSON allows")
 
 
 def _parse(data: dict[str, Any]) -> Archive:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -15,6 +14,7 @@ from typing import Any
 from plugins.api import Candidate, PluginContext
 from storage.enums import LinkKind, MemoryStatus, Source
 from storage.errors import UserError
+from storage.json_files import read_json_file as read_json
 from storage.records import MemoryRecord, NewMemory
 
 MAX_IMPORT_FILE_BYTES = 64 * 1024 * 1024  # a chat export can be big; more than this is not one
@@ -108,29 +108,7 @@ def content_hash(text: str) -> str:
 
 
 def read_json_file(path: Path, what: str) -> Any:
-    if not path.exists():
-        raise UserError(f"File not found: {path}")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder; give the {what} file itself.")
-    size = path.stat().st_size
-    if size > MAX_IMPORT_FILE_BYTES:
-        raise UserError(f"{path} is {size:,} bytes, over the {MAX_IMPORT_FILE_BYTES:,}-byte import limit; "
-                        "split it first.")
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    if head.startswith(b"PK\x03\x04"):
-        raise UserError(f"{path} is a zip archive; unzip it and import the {what} file inside.")
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise UserError(f"{path} is a binary file, not {what} JSON.")
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{path} is not valid UTF-8 (offset {exc.start}); it is not {what} JSON.") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
-    except RecursionError:
-        raise UserError(f"{path} is nested too deeply to be {what} JSON.") from None
+    return read_json(path, what, MAX_IMPORT_FILE_BYTES, "import limit")
 
 
 @contextmanager
